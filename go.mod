@@ -1,6 +1,6 @@
 module github.com/diegod/diegod
 
-go 1.25
+go 1.25.0
 
 require (
 	cyphar.com/go-pathrs v0.2.6 // indirect

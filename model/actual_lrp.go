@@ -102,7 +102,7 @@ type ActualLRP struct {
 	State           ActualLRPState  `json:"state"`
 	Presence        Presence        `json:"presence"`
 	CrashCount      int             `json:"crash_count"`
-	CrashReason     string          `json:"crash_reason,omitempty"`
+	CrashReason     string          `json:"crash_reason"`
 	PlacementError  string          `json:"placement_error,omitempty"`
 	Since           time.Time       `json:"since"`
 	ModificationTag ModificationTag `json:"modification_tag"`
