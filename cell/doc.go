@@ -1,5 +1,43 @@
-// Package cell is the node's executor: it watches the ActualLRPs assigned to
-// this node's cell in local state, runs them through a container Runtime,
-// and reports their lifecycle (RUNNING, crashed, removed) back through a
-// Reporter. It also captures logs and container metrics.
+// Package cell is the node's executor (Diego's rep + executor): it registers
+// the node's cell, watches the ActualLRPs assigned to it, runs each one in a
+// container through a Runtime and lifecycle steps, and reports their
+// lifecycle back through a Reporter. It also keeps the instances' recent
+// logs (LogStore) and container metrics.
+//
+// Flow (plan, then execute): Cell.Run reads an Assignment (rows of this
+// cell + their DesiredLRPs) from an AssignmentSource, computes the pure
+// Diff against what it holds, and applies the plan:
+//   - start: create the container (labels process_guid/index/instance_guid/
+//     kind=lrp), run serial(setup, codependent(action, monitor)) with
+//     Diego's injected env; when the monitor first passes (at once for
+//     health check "none") report StartActualLRP with the net info; when the
+//     action or the monitor ends, report CrashActualLRP with Diego's reason
+//     ("APP/PROC/WEB: Exited with status 1", "Instance never healthy after
+//     1m0s: ...", "Instance became unhealthy: ...", "failed to create
+//     container: ..."); then destroy the container;
+//     An action that exits 0 next to a health check is a daemon, as in
+//     Diego: the monitor alone decides (the instance crashes once its
+//     checks fail); without a check, exit 0 is the crash "APP/PROC/WEB:
+//     Exited with status 0";
+//   - stop (row gone, or held by another instance): SIGTERM, grace,
+//     SIGKILL, destroy, report nothing;
+//   - a RUNNING row without a container: report UnclaimActualLRP.
+//
+// At start the cell adopts the containers an earlier run left if the
+// Runtime is an Adopter, and destroys the others. On return from Run every
+// container has been stopped and destroyed.
+//
+// Invariants:
+//   - One goroutine per instance owns its container; an instance guid is
+//     started at most once per Cell (a finished instance is remembered until
+//     no row names it, so a stale view cannot restart it).
+//   - Nothing is reported for an instance whose stop was requested or whose
+//     report was refused (CodeInvalidTransition / CodeNotFound: the row has
+//     moved on, and the container is stopped). Other report failures are
+//     retried with backoff.
+//   - The cell talks to the state only through AssignmentSource and
+//     Reporter.
+//
+// Concurrency: Cell's methods are safe for concurrent use; Run is called
+// once. LogStore is safe for concurrent use and never blocks writers.
 package cell
