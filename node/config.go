@@ -40,6 +40,11 @@ type Config struct {
 	Dev bool
 	// Bind is the address every listener binds to.
 	Bind string
+	// ContainerBridge, ContainerSubnet and HostPortStart/End configure the
+	// runc runtime's network (defaults: diegod0, 10.254.0.0/22,
+	// 61000-61999). Agents sharing one machine need distinct values.
+	ContainerBridge, ContainerSubnet string
+	HostPortStart, HostPortEnd       int
 	// APIPort, RaftPort, GossipPort and RouterPort are the listeners' ports;
 	// 0 picks a free port (tests).
 	APIPort, RaftPort, GossipPort, RouterPort int
