@@ -23,10 +23,17 @@ const (
 	testPortTo   = 62199
 )
 
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
+	if why := cannotRunContainers(); why != "" {
+		t.Skip(why)
+	}
+}
+
+// cannotRunContainers says why containers cannot run here, or "".
+func cannotRunContainers() string {
 	if os.Geteuid() != 0 {
-		t.Skip("container tests need root: run as root (CI does)")
+		return "container tests need root: run as root (CI does)"
 	}
 	probe := "/sys/fs/cgroup/memory"
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
@@ -34,12 +41,13 @@ func needRoot(t *testing.T) {
 	}
 	dir, err := os.MkdirTemp(probe, "diegod-probe-")
 	if err != nil {
-		t.Skipf("container tests need writable cgroups (%s): %v", probe, err)
+		return "container tests need writable cgroups (" + probe + "): " + err.Error()
 	}
 	os.Remove(dir)
+	return ""
 }
 
-func nodeConfig(t *testing.T, dataDir string) node.Config {
+func nodeConfig(dataDir string) node.Config {
 	cfg := node.DefaultConfig()
 	cfg.NodeName = "ctr"
 	cfg.DataDir = dataDir
@@ -53,44 +61,51 @@ func nodeConfig(t *testing.T, dataDir string) node.Config {
 }
 
 type runningNode struct {
-	n      *node.Node
-	client *node.Client
-	cancel context.CancelFunc
-	done   chan error
+	n       *node.Node
+	client  *node.Client
+	cancel  context.CancelFunc
+	done    chan error
+	dataDir string
 }
 
-func startNode(t *testing.T, cfg node.Config) *runningNode {
+// shutdown deletes every LRP, waits until their containers are destroyed,
+// then stops the node.
+func (rn *runningNode) shutdown(t testing.TB) {
+	if rn.cancel == nil {
+		return
+	}
+	lrps, _ := rn.client.LRPs(context.Background())
+	for _, l := range lrps {
+		_, _ = rn.client.Delete(context.Background(), l.ProcessGUID)
+	}
+	waitFor(t, 60*time.Second, "every container destroyed", func() bool {
+		m, _ := filepath.Glob(filepath.Join(rn.dataDir, "containers", "instances", "*"))
+		return len(m) == 0
+	})
+	rn.cancel()
+	rn.cancel = nil
+	<-rn.done
+}
+
+func startNode(t testing.TB, cfg node.Config) *runningNode {
 	t.Helper()
 	n, err := node.New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rn := &runningNode{n: n, cancel: cancel, done: make(chan error, 1)}
+	rn := &runningNode{n: n, cancel: cancel, done: make(chan error, 1), dataDir: cfg.DataDir}
 	go func() { rn.done <- n.Run(ctx) }()
 	rn.client, err = node.NewClient(n.APIAddr(), n.Token(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		// The runc runtime leaves containers running for re-adoption when
-		// a node stops: delete every LRP first so the test leaves nothing.
-		lrps, _ := rn.client.LRPs(context.Background())
-		for _, l := range lrps {
-			_, _ = rn.client.Delete(context.Background(), l.ProcessGUID)
-		}
-		waitFor(t, 60*time.Second, "every container destroyed", func() bool {
-			m, _ := filepath.Glob(filepath.Join(cfg.DataDir, "containers", "instances", "*"))
-			return len(m) == 0
-		})
-		cancel()
-		<-rn.done
-	})
+	t.Cleanup(func() { rn.shutdown(t) })
 	waitFor(t, 10*time.Second, "a leader", func() bool { return n.Store().IsLeader() })
 	return rn
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -102,7 +117,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-func status(t *testing.T, c *node.Client, guid string) node.LRPStatus {
+func status(t testing.TB, c *node.Client, guid string) node.LRPStatus {
 	t.Helper()
 	st, err := c.Status(context.Background(), guid, 0, 0)
 	if err != nil {
@@ -134,7 +149,7 @@ func httpServerLRP(guid string, instances int) model.DesiredLRP {
 
 // leftovers lists what a container of instance guid could leave behind:
 // cgroup dirs, netns and veth names, mounts under dataDir.
-func leftovers(t *testing.T, guid, dataDir string) []string {
+func leftovers(t testing.TB, guid, dataDir string) []string {
 	t.Helper()
 	var out []string
 	for _, ctrl := range []string{"memory", "pids", "cpu", "cpuacct", "freezer", "devices", "blkio", "cpuset"} {

@@ -23,7 +23,7 @@ import (
 func TestHTTPServerRunsAndAnswers(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
-	rn := startNode(t, nodeConfig(t, dir))
+	rn := startNode(t, nodeConfig(dir))
 	ctx := context.Background()
 	lrp := httpServerLRP("pyweb", 2)
 	lrp.Routes = []string{"pyweb.test"}
@@ -73,7 +73,7 @@ func TestHTTPServerRunsAndAnswers(t *testing.T) {
 // container is a crash with the exit status, restarted at once (crash 1).
 func TestKilledProcessCrashesAndRestarts(t *testing.T) {
 	needRoot(t)
-	rn := startNode(t, nodeConfig(t, t.TempDir()))
+	rn := startNode(t, nodeConfig(t.TempDir()))
 	if _, err := rn.client.Submit(context.Background(), httpServerLRP("victim", 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestKilledProcessCrashesAndRestarts(t *testing.T) {
 // as out of memory.
 func TestOutOfMemoryIsTheCrashReason(t *testing.T) {
 	needRoot(t)
-	rn := startNode(t, nodeConfig(t, t.TempDir()))
+	rn := startNode(t, nodeConfig(t.TempDir()))
 	lrp := model.DesiredLRP{ProcessGUID: "hog", Instances: 1, MemoryMB: 32, DiskMB: 16,
 		Action: &model.Action{Run: &model.RunAction{Path: "/usr/bin/python3",
 			Args: []string{"-c", "import time; x = bytearray(200*1024*1024); time.sleep(60)"}}},

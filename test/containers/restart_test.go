@@ -20,7 +20,7 @@ import (
 func TestAgentKilledAndRestartedAdoptsContainers(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
-	cfg := nodeConfig(t, dir)
+	cfg := nodeConfig(dir)
 	cfg.APIPort, cfg.RaftPort, cfg.RouterPort = 18989, 18990, 18980
 	agent := startAgent(t, cfg)
 	c, err := node.NewClient("127.0.0.1:18989", readToken(t, dir), nil)
