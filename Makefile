@@ -4,7 +4,7 @@ BIN       := bin/diegod
 PKGS      := ./...
 # Packages with goroutines and shared state run under the race detector.
 RACE_PKGS := ./raftstore/... ./auction/... ./cell/... ./lifecycle/... ./routing/... ./node/...
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
 .PHONY: build test test-race test-e2e lint bench clean
 
