@@ -15,6 +15,7 @@ test: build
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 12m $(PKGS)
 	CGO_ENABLED=1 $(GO) test -count=1 -race -timeout 12m $(RACE_PKGS)
 	bash scripts/e2e-single-node.sh $(BIN)
+	bash test/e2e/cluster.sh $(BIN)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

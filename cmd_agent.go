@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,7 +41,10 @@ temporary directory unless --data-dir is given. The node writes
 			if err != nil {
 				return err
 			}
-			return n.Run(cmd.Context())
+			if n.Bootstrapped() && !cfg.Dev {
+				fmt.Fprintf(os.Stderr, "diegod: new cluster created. Join other machines with:\n  %s\n", n.JoinCommand())
+			}
+			return runAgent(n, cfg, log)
 		},
 	}
 	f := cmd.Flags()
@@ -60,7 +66,51 @@ temporary directory unless --data-dir is given. The node writes
 	f.DurationVar(&cfg.ConvergeInterval, "converge-interval", cfg.ConvergeInterval, "period of the full convergence pass")
 	f.DurationVar(&cfg.StopGrace, "stop-grace", cfg.StopGrace, "time between SIGTERM and SIGKILL when stopping an instance")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&cfg.Join, "join", "", "API address (host:port) of a member to join on first start")
+	f.StringVar(&cfg.JoinToken, "token", "", "join token, as printed by \"diegod token\" on a member (with --join)")
+	f.IntVar(&cfg.MaxVoters, "max-voters", cfg.MaxVoters, "Raft voters the cluster keeps; further members are non-voters")
+	f.DurationVar(&cfg.CellLostGrace, "cell-lost-grace", cfg.CellLostGrace, "how long a member is dead in gossip before its cell is marked lost")
+	f.DurationVar(&cfg.DeadServerTimeout, "dead-server-timeout", cfg.DeadServerTimeout, "how long a Raft member is dead before it is removed (0: only by \"diegod members remove\")")
+	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "limit of the evacuation on SIGTERM")
+	f.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "limit of the join handshake, retries included")
 	return cmd
+}
+
+// runAgent runs the node until a signal. SIGINT (Ctrl-C) stops it at once:
+// its instances stop and the cluster sees the node fail. SIGTERM is the
+// graceful leave: hand over leadership, evacuate the instances
+// make-before-break (up to --drain-timeout), leave gossip, then stop. A
+// second signal cuts the leave short.
+func runAgent(n *node.Node, cfg node.Config, log zerolog.Logger) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case s := <-sigs:
+		if s == syscall.SIGTERM {
+			log.Info().Msg("SIGTERM: leaving the cluster gracefully")
+			lctx, lcancel := context.WithTimeout(ctx, cfg.DrainTimeout+30*time.Second)
+			go func() {
+				select {
+				case <-sigs:
+					lcancel()
+				case <-lctx.Done():
+				}
+			}()
+			if err := n.Leave(lctx); err != nil {
+				log.Warn().Err(err).Msg("graceful leave incomplete")
+			}
+			lcancel()
+		}
+	}
+	cancel()
+	return <-done
 }
 
 var nonGUID = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)

@@ -61,9 +61,13 @@ func newMembersCmd() *cobra.Command {
 				return printJSON(os.Stdout, ms)
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NODE\tADDRESS\tRAFT\tGOSSIP")
+			fmt.Fprintln(tw, "NODE\tADDRESS\tRAFT\tGOSSIP\tLAST CONTACT")
 			for _, m := range ms {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Node, m.Address, m.Raft, m.Gossip)
+				lc := m.LastContact
+				if lc == "" {
+					lc = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Node, m.Address, m.Raft, m.Gossip, lc)
 			}
 			return tw.Flush()
 		},

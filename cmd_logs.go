@@ -13,7 +13,7 @@ func newLogsCmd() *cobra.Command {
 	var follow, recent bool
 	cmd := &cobra.Command{
 		Use:   "logs GUID",
-		Short: "Show an LRP's app, health, cell and router log lines",
+		Short: "Show an LRP's or a task's app, health, cell and router log lines",
 		Long:  "Show the log lines of every instance of an LRP, cf-style: `[APP/PROC/WEB/0] OUT hello`. --recent prints the buffered lines; -f follows new ones (with --recent, both).",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -36,8 +36,11 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&globals.token, "token", "", "operator token (env DIEGOD_TOKEN)")
 	pf.StringVar(&globals.cacert, "cacert", "", "cluster CA certificate file (env DIEGOD_CACERT)")
 	pf.StringVarP(&globals.output, "output", "o", "table", "output format: table or json")
+	members := newMembersCmd()
+	members.AddCommand(newMembersRemoveCmd())
 	root.AddCommand(newAgentCmd(), newSubmitCmd(), newPsCmd(), newStatusCmd(), newScaleCmd(),
-		newDeleteCmd(), newCellsCmd(), newMembersCmd(), newRoutesCmd(), newLogsCmd(), newVersionCmd())
+		newDeleteCmd(), newCellsCmd(), members, newRoutesCmd(), newLogsCmd(), newVersionCmd(),
+		newTokenCmd(), newDrainCmd(), newSnapshotCmd(), newTaskCmd())
 	return root
 }
 

@@ -71,8 +71,9 @@ func HasFailedWork(s Snapshot) bool {
 
 // CellViews returns a CellView per cell of s with its allocations and
 // counters: Allocated sums the Resources of the CLAIMED and RUNNING rows on
-// the cell (any presence, as the store's CellAllocations), Instances counts
-// them per process_guid and Starting counts the CLAIMED ones.
+// the cell (any presence) and of the tasks RUNNING there, as the store's
+// CellAllocations; Instances counts the rows per process_guid, Starting
+// the CLAIMED ones and Tasks the running tasks.
 func CellViews(s Snapshot) []CellView {
 	views := make([]CellView, len(s.Cells))
 	byID := make(map[string]*CellView, len(s.Cells))
@@ -97,6 +98,7 @@ func CellViews(s Snapshot) []CellView {
 			v.Starting++
 		}
 	}
+	countTasks(byID, s.Tasks)
 	return views
 }
 
@@ -149,6 +151,7 @@ func classify(events []model.Event) wakeReasons {
 		case model.EventDesiredLRPRemoved:
 			w.converge = true
 		}
+		classifyTask(e, &w)
 		if a := e.ActualAfter; a != nil {
 			if a.State == model.StateUnclaimed && a.Presence == model.PresenceOrdinary && a.PlacementError == "" {
 				w.auction = true

@@ -43,6 +43,9 @@ type Config struct {
 	// RetryDelay is the wait before retrying an auction whose ClaimBatch
 	// failed to be proposed.
 	RetryDelay time.Duration
+	// Tasks are the task convergence timings (kick, pending and completed
+	// expiry).
+	Tasks TaskConfig
 	// Clock gives the time for convergence; nil means the real clock.
 	Clock Clock
 	// Metrics records auction and convergence figures; nil means none.
@@ -59,6 +62,7 @@ func DefaultConfig() Config {
 		SubscribeBuffer:        DefaultSubscribeBuffer,
 		ProposeConcurrency:     DefaultProposeConcurrency,
 		RetryDelay:             DefaultRetryDelay,
+		Tasks:                  DefaultTaskConfig(),
 	}
 }
 
@@ -78,6 +82,9 @@ func (c Config) Validate() error {
 		return bad("ProposeConcurrency", "must be > 0")
 	case c.RetryDelay <= 0:
 		return bad("RetryDelay", "must be > 0")
+	}
+	if err := c.Tasks.Validate(); err != nil {
+		return err
 	}
 	return c.Options.Validate()
 }

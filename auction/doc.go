@@ -12,7 +12,8 @@
 //   - Converge(snapshot, now, cfg) is Diego's LRP convergence pass (spec §3)
 //     expressed in diegod's command catalogue (model/command.go). It returns
 //     the commands, the next time it has something to do (NextWake) and the
-//     counts for metrics.
+//     counts for metrics. ConvergeTasks is the task pass (expiries, lost
+//     cells, stalled callbacks, rejected tasks due for another auction).
 //
 // Runner (runner.go, the only file here with I/O) feeds them: on the leader
 // it subscribes to the store's events, takes one snapshot per auction,

@@ -64,6 +64,9 @@ type Runner struct {
 	convergeWake chan struct{}
 
 	batchID atomic.Uint64
+	// retryTasks are the rejected tasks convergence sent back to the
+	// auction (runner_task.go).
+	retryTasks retrySet
 	// lastSig is the cell signature of the last auction that committed, and
 	// haveSig whether there was one since Run started.
 	lastSig string
@@ -198,6 +201,8 @@ func (r *Runner) auctionOnce(ctx context.Context) error {
 	sig := CellSignature(snap.Cells)
 	retryFailed := !r.haveSig || sig != r.lastSig
 	work := PendingWork(snap, retryFailed)
+	retry := r.retryTasks.take()
+	work = append(work, PendingTaskWork(snap, retryFailed, retry)...)
 	if len(work) == 0 {
 		r.lastSig, r.haveSig = sig, true
 		return nil
@@ -212,7 +217,7 @@ func (r *Runner) auctionOnce(ctx context.Context) error {
 	cmd := model.ClaimBatch{SnapshotIndex: snap.Index}
 	for _, p := range plan.Placements {
 		if p.TaskGUID != "" {
-			continue // tasks are not auctioned through ClaimBatch yet
+			continue // tasks go in PlaceTasks (proposePlan)
 		}
 		cmd.Placements = append(cmd.Placements, model.Placement{
 			Key:         p.Key,
@@ -230,9 +235,9 @@ func (r *Runner) auctionOnce(ctx context.Context) error {
 			Error: model.Truncate(f.Failure.Detail, model.MaxReasonSize),
 		})
 	}
-	if _, err := r.prop.Propose(ctx, cmd); err != nil {
-		r.rec.ProposalFailed(cmd.CommandName(), model.CodeOf(err))
-		return fmt.Errorf("propose claim batch %d: %w", batch, err)
+	if err := r.proposePlan(ctx, cmd, plan); err != nil {
+		r.retryTasks.add(retry)
+		return fmt.Errorf("propose auction %d: %w", batch, err)
 	}
 	r.lastSig, r.haveSig = sig, true
 	r.rec.AuctionDone(AuctionStats{Duration: placeTime, Work: len(work), Placements: len(plan.Placements), Failures: failures})
@@ -288,6 +293,7 @@ func (r *Runner) convergeOnce(ctx context.Context) ConvergeResult {
 	start := time.Now()
 	snap := r.src.Snapshot()
 	res := Converge(snap, r.clock.Now(), ConvergeConfig{StaleUnclaimedDuration: r.cfg.StaleUnclaimedDuration})
+	res = r.withTaskPass(snap, res)
 	if res.AuctionNeeded {
 		poke(r.auctionWake)
 	}

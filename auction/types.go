@@ -7,8 +7,7 @@ import (
 )
 
 // Work is one item to place: an LRP instance (Key set, TaskGUID empty) or a
-// Task (TaskGUID set). Placing tasks is wired into the ordering and scoring
-// already; the store does not create task work yet.
+// Task (TaskGUID set).
 type Work struct {
 	// Key names the LRP instance; zero for a task.
 	Key model.ActualLRPKey
@@ -158,4 +157,6 @@ type Snapshot struct {
 	Desired []model.DesiredLRP
 	Actuals []model.ActualLRP
 	Cells   []model.Cell
+	// Tasks are every task, in any state.
+	Tasks []model.Task
 }

@@ -26,20 +26,23 @@ const (
 )
 
 // Assignment is what the store holds for one cell at one view index: the
-// rows whose cell_id is the cell and the DesiredLRPs they belong to.
+// rows whose cell_id is the cell and the DesiredLRPs they belong to, and
+// the tasks RUNNING on the cell.
 type Assignment struct {
 	Index   uint64
 	Rows    []model.ActualLRP
 	Desired map[string]model.DesiredLRP
+	Tasks   []model.Task
 }
 
 // AssignmentSource gives a cell its assignments. The node implements it on
 // the local store.
 type AssignmentSource interface {
-	// Assignments returns the rows whose cell_id is cellID and the
-	// DesiredLRPs they belong to, from a consistent view whose index is >
-	// minIndex and that changed something on this cell after minIndex
-	// (minIndex 0 = return at once). It blocks until then or until ctx ends.
+	// Assignments returns the rows whose cell_id is cellID, the
+	// DesiredLRPs they belong to and the tasks RUNNING on cellID, from a
+	// consistent view whose index is > minIndex and that changed something
+	// on this cell after minIndex (minIndex 0 = return at once). It blocks
+	// until then or until ctx ends.
 	Assignments(ctx context.Context, cellID string, minIndex uint64) (Assignment, error)
 }
 
@@ -75,6 +78,8 @@ type Cell struct {
 	mu        sync.Mutex
 	instances map[string]*instance // by instance guid
 	inflight  map[string]bool      // unclaim/remove reports in flight, by instance guid
+	evacuated sync.Map             // instance guid -> modification tag of the row last evacuated (evacuate.go)
+	tasks     taskTable            // the tasks the cell runs (task.go)
 	wg        sync.WaitGroup       // instance and report goroutines
 }
 
@@ -144,6 +149,7 @@ func (c *Cell) CellRecord() model.Cell {
 // register for a reason other than ctx.
 func (c *Cell) Run(ctx context.Context) error {
 	c.log.Info().Msg("cell starting")
+	c.tasks.setStarted(time.Now())
 	if err := c.report(ctx, model.UpsertCell{Cell: c.CellRecord()}); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -184,6 +190,8 @@ func (c *Cell) Run(ctx context.Context) error {
 		plan := Diff(a.Rows, a.Desired, c.observed(), c.cfg.CellID)
 		c.log.Debug().Uint64(logViewIndex, a.Index).Int(logActions, len(plan)).Msg("assignments")
 		c.apply(instCtx, plan)
+		c.evacuate(instCtx, a)
+		c.applyTasks(instCtx, a)
 	}
 	c.shutdown(cancelInstances)
 	<-metricsDone
@@ -299,6 +307,7 @@ func (c *Cell) shutdown(cancelInstances context.CancelFunc) {
 		in.requestStop()
 	}
 	c.mu.Unlock()
+	c.stopTasks()
 	cancelInstances()
 	c.wg.Wait()
 }

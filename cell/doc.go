@@ -23,6 +23,19 @@
 //     SIGKILL, destroy, report nothing;
 //   - a RUNNING row without a container: report UnclaimActualLRP.
 //
+// Tasks (task.go, pure plan in task_diff.go): for each task RUNNING on the
+// cell the cell creates a container (labels task_guid, kind=task; one per
+// placement, TaskContainerID), runs the task's action, reads its
+// result_file (≤ 50 KiB, through the optional ResultReader, else
+// FileSystem, else cat in the container) when it exits 0, reports
+// CompleteTask, then destroys the container. A failure before any process
+// started (container creation, downloads) reports RejectTask instead. A
+// task that leaves the cell (cancelled, failed by convergence) is stopped
+// without a report; a task placed on the cell before this run of the cell
+// started has lost its container and completes failed "task container
+// does not exist". Task lines are logged under the task guid:
+// [APP/TASK/<guid>] OUT ..., [CELL] OUT ....
+//
 // At start the cell adopts the containers an earlier run left if the
 // Runtime is an Adopter, and destroys the others. On return from Run every
 // container has been stopped and destroyed.

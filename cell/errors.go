@@ -15,6 +15,9 @@ var (
 	ErrNoContainer = errors.New("no such container")
 	// ErrContainerExists is returned by Create for an id already in use.
 	ErrContainerExists = errors.New("container already exists")
+	// ErrFileTooLarge is returned by ResultReader.ReadFile for a file
+	// larger than the limit asked.
+	ErrFileTooLarge = errors.New("file too large")
 )
 
 // permanent reports whether a refused report must not be retried: the

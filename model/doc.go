@@ -1,5 +1,7 @@
 // Package model is diegod's shared vocabulary: DesiredLRP, ActualLRP, Cell,
-// their validation, the ActualLRP transition table, the crash restart policy,
+// Task, their validation, the ActualLRP transition table, the task lifecycle
+// (task_lifecycle.go: each task command is a method that refuses what the
+// state machine does not allow), the crash restart policy,
 // the closed catalogue of state-changing commands and the events the store
 // publishes after a command commits.
 //

@@ -14,6 +14,9 @@ const (
 	EventActualLRPCrashed         EventType = "actual_lrp_crashed"
 	EventCellChanged              EventType = "cell_changed"
 	EventCellRemoved              EventType = "cell_removed"
+	EventTaskCreated              EventType = "task_created"
+	EventTaskChanged              EventType = "task_changed"
+	EventTaskRemoved              EventType = "task_removed"
 )
 
 // Event is one committed change. Before is nil for a creation and After is
@@ -28,6 +31,8 @@ type Event struct {
 	ActualAfter   *ActualLRP  `json:"actual_after,omitempty"`
 	CellBefore    *Cell       `json:"cell_before,omitempty"`
 	CellAfter     *Cell       `json:"cell_after,omitempty"`
+	TaskBefore    *Task       `json:"task_before,omitempty"`
+	TaskAfter     *Task       `json:"task_after,omitempty"`
 }
 
 // ProcessGUID returns the process guid the event is about, or "".
@@ -52,6 +57,10 @@ func (e *Event) CellID() string {
 		return e.ActualAfter.CellID
 	case e.ActualBefore != nil && e.ActualBefore.CellID != "":
 		return e.ActualBefore.CellID
+	case e.TaskAfter != nil && e.TaskAfter.CellID != "":
+		return e.TaskAfter.CellID
+	case e.TaskBefore != nil && e.TaskBefore.CellID != "":
+		return e.TaskBefore.CellID
 	case e.CellAfter != nil:
 		return e.CellAfter.CellID
 	case e.CellBefore != nil:

@@ -8,7 +8,13 @@ const (
 	LogSourceCell   = "CELL"
 	LogSourceHealth = "HEALTH"
 	LogSourceRouter = "RTR"
+	// LogSourceTask prefixes a task's own output: APP/TASK/<task guid>.
+	LogSourceTask = "APP/TASK"
 )
+
+// LogNoIndex is the Index of a line that belongs to no instance index (a
+// task's lines); its prefix has no index: [APP/TASK/<guid>] OUT.
+const LogNoIndex = -1
 
 // Log streams.
 const (
@@ -34,8 +40,12 @@ type LogLine struct {
 	Text   string `json:"text"`
 }
 
-// Prefix returns the cf-style "[SOURCE/INDEX] STREAM" prefix.
+// Prefix returns the cf-style "[SOURCE/INDEX] STREAM" prefix, or
+// "[SOURCE] STREAM" for a line without an index (LogNoIndex).
 func (l *LogLine) Prefix() string {
+	if l.Index == LogNoIndex {
+		return "[" + l.Source + "] " + l.Stream
+	}
 	return "[" + l.Source + "/" + itoa(l.Index) + "] " + l.Stream
 }
 

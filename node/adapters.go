@@ -18,7 +18,7 @@ var _ auction.Source = auctionSource{}
 
 func (s auctionSource) Snapshot() auction.Snapshot {
 	v := s.store.View()
-	return auction.Snapshot{Index: v.Index(), Desired: v.DesiredLRPs(), Actuals: v.ActualLRPs(), Cells: v.Cells()}
+	return auction.Snapshot{Index: v.Index(), Desired: v.DesiredLRPs(), Actuals: v.ActualLRPs(), Cells: v.Cells(), Tasks: v.Tasks()}
 }
 
 func (s auctionSource) Subscribe(ctx context.Context, buffer int) <-chan []model.Event {
@@ -110,6 +110,11 @@ func eventCells(ev *model.Event) []string {
 			out = append(out, r.CellID)
 		}
 	}
+	for _, t := range []*model.Task{ev.TaskBefore, ev.TaskAfter} {
+		if t != nil && t.CellID != "" {
+			out = append(out, t.CellID)
+		}
+	}
 	for _, c := range []*model.Cell{ev.CellBefore, ev.CellAfter} {
 		if c != nil {
 			out = append(out, c.CellID)
@@ -145,7 +150,7 @@ func (a *assignments) Assignments(ctx context.Context, cellID string, minIndex u
 			desired[r.ProcessGUID] = d
 		}
 	}
-	return cell.Assignment{Index: v.Index(), Rows: rows, Desired: desired}, nil
+	return cell.Assignment{Index: v.Index(), Rows: rows, Desired: desired, Tasks: v.TasksByCell(cellID)}, nil
 }
 
 // reporter implements cell.Reporter through the node's proposer.

@@ -52,6 +52,9 @@ type api struct {
 	maxBody   int64
 	registry  *prometheus.Registry
 	log       zerolog.Logger
+	// cluster adds the cluster endpoints (join, token, drain, members,
+	// snapshot, internal) and consistent reads; nil serves neither.
+	cluster clusterRoutes
 }
 
 func (a *api) handler() http.Handler {
@@ -70,7 +73,11 @@ func (a *api) handler() http.Handler {
 	v1.HandleFunc("GET /v1/routes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.routes()) })
 	v1.HandleFunc("GET /v1/events", a.events)
 	v1.HandleFunc("GET /v1/logs/{guid}", a.streamLogs)
-	mux.Handle("/v1/", a.authenticate(v1))
+	a.registerTaskRoutes(v1)
+	if a.cluster != nil {
+		a.cluster.register(mux, v1)
+	}
+	mux.Handle("/v1/", a.authenticate(a.consistentReads(v1)))
 	return mux
 }
 

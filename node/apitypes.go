@@ -51,8 +51,16 @@ type Member struct {
 	Address string `json:"address"`
 	// Raft is leader, voter, nonvoter or none.
 	Raft string `json:"raft"`
-	// Gossip is alive, suspect, dead or left.
+	// Gossip is alive, suspect, dead or left (none: unknown to gossip).
 	Gossip string `json:"gossip"`
+	// RaftAddress and GossipAddress are the member's Raft and gossip
+	// addresses (Address is its API).
+	RaftAddress   string `json:"raft_address,omitempty"`
+	GossipAddress string `json:"gossip_address,omitempty"`
+	// LastContact is how long ago this node last heard from the member (a
+	// gossip probe ack; for the leader, seen from a follower, Raft's last
+	// contact), e.g. "120ms"; empty if never.
+	LastContact string `json:"last_contact,omitempty"`
 }
 
 // ErrorBody is the JSON body of every API error.

@@ -46,7 +46,9 @@ func NewClient(addr, token string, caPEM []byte) (*Client, error) {
 		if !pool.AppendCertsFromPEM(caPEM) {
 			return nil, fmt.Errorf("ca certificate: no PEM certificate found")
 		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		// Every node certificate names ClusterServerName, so the node is
+		// verified whatever address (IP or name) the CLI dials.
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, ServerName: ClusterServerName}
 	}
 	return &Client{BaseURL: strings.TrimRight(base, "/"), Token: token, HTTP: &http.Client{Transport: tr}}, nil
 }

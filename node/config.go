@@ -28,6 +28,32 @@ const (
 	DefaultShutdownGrace = 15 * time.Second
 )
 
+// Cluster defaults. docs/operations.md explains each choice.
+const (
+	// DefaultMaxVoters is how many Raft voters the leader keeps; further
+	// members join as non-voters. Five voters survive two failures; more
+	// only slow every commit down.
+	DefaultMaxVoters = 5
+	// DefaultCellLostGrace is how long a member must stay dead in gossip
+	// before the leader marks its cell LOST (its instances become SUSPECT
+	// and are replaced). Gossip already needs 0.6-1.2 s of failed probes
+	// and an unrefuted suspicion to declare a member dead; one more second
+	// rides out a brief hiccup, and keeps a replacement RUNNING within
+	// 5 s of a kill despite Diego's 2 s startup probe interval.
+	DefaultCellLostGrace = time.Second
+	// DefaultDeadServerTimeout is how long a Raft server must stay dead or
+	// left in gossip before the leader removes it from the configuration
+	// (only if the remaining voters keep a quorum). A removed member that
+	// comes back is added again automatically.
+	DefaultDeadServerTimeout = 30 * time.Minute
+	// DefaultDrainTimeout bounds an evacuation (Diego's evacuation
+	// timeout is 10 minutes too).
+	DefaultDrainTimeout = 10 * time.Minute
+	// DefaultJoinTimeout bounds the join handshake with the first node,
+	// retries included (the first node may still be starting).
+	DefaultJoinTimeout = time.Minute
+)
+
 // Config configures one node. Zero values take the defaults of
 // DefaultConfig; Validate names the first bad field.
 type Config struct {
@@ -67,6 +93,30 @@ type Config struct {
 	InMemoryRaft bool
 	// MaxRequestBytes bounds API request bodies.
 	MaxRequestBytes int64
+
+	// Join is the API address ("host:port") of a member to join on first
+	// start; empty bootstraps a new cluster (or restarts a member).
+	Join string
+	// JoinToken is the token `diegod token` prints; required with Join
+	// unless the data dir already holds the node's certificates.
+	JoinToken string
+	// JoinTimeout bounds the join handshake, retries included.
+	JoinTimeout time.Duration
+	// MaxVoters caps the Raft voters; further members are non-voters.
+	MaxVoters int
+	// CellLostGrace is how long a member stays dead in gossip before the
+	// leader marks its cell LOST.
+	CellLostGrace time.Duration
+	// DeadServerTimeout is how long a Raft server stays dead in gossip
+	// before the leader removes it (0 = only `diegod members remove`).
+	DeadServerTimeout time.Duration
+	// DrainTimeout bounds the evacuation of a graceful leave.
+	DrainTimeout time.Duration
+	// Gossip tunes failure detection (see DefaultGossipConfig).
+	Gossip GossipConfig
+	// Network carries every node-to-node connection; nil is the real
+	// network. Tests inject faults through it.
+	Network Network
 }
 
 // DefaultConfig returns a Config with every default set.
@@ -82,6 +132,13 @@ func DefaultConfig() Config {
 		ConvergeInterval: 30 * time.Second,
 		StopGrace:        10 * time.Second,
 		MaxRequestBytes:  DefaultMaxRequest,
+
+		JoinTimeout:       DefaultJoinTimeout,
+		MaxVoters:         DefaultMaxVoters,
+		CellLostGrace:     DefaultCellLostGrace,
+		DeadServerTimeout: DefaultDeadServerTimeout,
+		DrainTimeout:      DefaultDrainTimeout,
+		Gossip:            DefaultGossipConfig(),
 	}
 }
 
@@ -115,6 +172,36 @@ func (c *Config) Validate() error {
 	}
 	if c.StopGrace < 0 {
 		return errors.New("stop grace: must be >= 0")
+	}
+	return c.validateCluster()
+}
+
+func (c *Config) validateCluster() error {
+	switch {
+	case c.Join != "" && c.Dev:
+		return errors.New("join: --dev runs a one-node cluster and cannot join")
+	case c.Join != "" && c.JoinToken != "":
+		if _, err := ParseToken(c.JoinToken); err != nil {
+			return fmt.Errorf("join token: %w", err)
+		}
+	}
+	if c.JoinTimeout <= 0 {
+		return errors.New("join timeout: must be > 0")
+	}
+	if c.MaxVoters < 1 {
+		return errors.New("max voters: must be >= 1")
+	}
+	if c.CellLostGrace < 0 {
+		return errors.New("cell lost grace: must be >= 0")
+	}
+	if c.DeadServerTimeout < 0 {
+		return errors.New("dead server timeout: must be >= 0")
+	}
+	if c.DrainTimeout <= 0 {
+		return errors.New("drain timeout: must be > 0")
+	}
+	if err := c.Gossip.Validate(); err != nil {
+		return fmt.Errorf("gossip: %w", err)
 	}
 	return nil
 }

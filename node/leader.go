@@ -6,15 +6,19 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
-	"github.com/diegod/diegod/auction"
 	"github.com/diegod/diegod/raftstore"
 )
 
 // barrierTimeout bounds the Barrier a new leader runs before leader work.
 const barrierTimeout = 30 * time.Second
 
-// leadership runs the leader-only work (auction and convergence) while
+// barrierRetry is the wait before a failed leadership barrier is retried.
+const barrierRetry = 250 * time.Millisecond
+
+// leadership runs the leader-only work (auction, convergence and
+// membership reconciliation) while
 // this node holds Raft leadership: on gaining it, a Barrier (every earlier
 // entry applied), then the runner under a cancelable context; on losing it,
 // cancel and wait.
@@ -24,8 +28,16 @@ type leadership struct {
 	log   zerolog.Logger
 }
 
-func newLeadership(store *raftstore.Store, runner *auction.Runner, log zerolog.Logger) *leadership {
-	return &leadership{store: store, run: runner.Run, log: log}
+// newLeadership runs the given leader tasks together (each until its
+// context ends) while this node leads.
+func newLeadership(store *raftstore.Store, log zerolog.Logger, tasks ...func(ctx context.Context) error) *leadership {
+	return &leadership{store: store, log: log, run: func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		for _, task := range tasks {
+			g.Go(func() error { return task(gctx) })
+		}
+		return g.Wait()
+	}}
 }
 
 // Run follows leadership changes until ctx ends.
@@ -43,6 +55,12 @@ func (l *leadership) Run(ctx context.Context) error {
 		}
 	}
 	defer stop()
+	// A barrier that fails while this node still leads (a slow disk, a
+	// lost quorum that comes back) is retried, or leader work would wait
+	// for the next leadership change.
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
 	start := func() {
 		if cancel != nil {
 			return
@@ -52,6 +70,9 @@ func (l *leadership) Run(ctx context.Context) error {
 		bcancel()
 		if err != nil {
 			l.log.Warn().Err(err).Msg("barrier failed; not starting leader work")
+			if l.store.IsLeader() {
+				retry.Reset(barrierRetry)
+			}
 			return
 		}
 		var wctx context.Context
@@ -73,6 +94,10 @@ func (l *leadership) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-retry.C:
+			if l.store.IsLeader() {
+				start()
+			}
 		case isLeader := <-ch:
 			if isLeader {
 				start()

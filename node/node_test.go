@@ -29,6 +29,7 @@ func testConfig(t *testing.T, dataDir string) Config {
 	cfg.NodeName = "cell-1"
 	cfg.DataDir = dataDir
 	cfg.Runtime = RuntimeFake
+	cfg.Dev = true // plain HTTP API; the cluster suite (nodetest) covers TLS
 	cfg.APIPort, cfg.RaftPort, cfg.GossipPort, cfg.RouterPort = 0, 0, 0, 0
 	cfg.MemoryMB, cfg.DiskMB = 4096, 4096
 	cfg.StopGrace = time.Second
@@ -51,6 +52,11 @@ func startNode(t testing.TB, cfg Config) *testNode {
 	}
 	t.Cleanup(func() { tn.stop(t) })
 	waitFor(t, 10*time.Second, "a leader", func() bool { return n.Store().IsLeader() })
+	// Leadership comes before the replayed log is applied; a Barrier waits
+	// for it.
+	if err := n.Store().Barrier(context.Background()); err != nil {
+		t.Fatalf("barrier: %v", err)
+	}
 	return tn
 }
 

@@ -36,6 +36,23 @@ const (
 	TypeUpsertCell              CommandType = 14
 	TypeSetCellState            CommandType = 15
 	TypeRemoveCell              CommandType = 16
+
+	// Task commands (32-47).
+	TypeDesireTask          CommandType = 32
+	TypePlaceTasks          CommandType = 33
+	TypeStartTask           CommandType = 34
+	TypeCompleteTask        CommandType = 35
+	TypeCancelTask          CommandType = 36
+	TypeFailTask            CommandType = 37
+	TypeRejectTask          CommandType = 38
+	TypeResolvingTask       CommandType = 39
+	TypeDeleteTask          CommandType = 40
+	TypeDemoteResolvingTask CommandType = 41
+	TypeExpireTask          CommandType = 42
+
+	// Cluster commands (48-63).
+	TypeEvacuateRunningActualLRP CommandType = 48
+	TypeRotateJoinSecret         CommandType = 49
 )
 
 // EnvelopeVersion is the first byte of every command entry.
@@ -80,6 +97,32 @@ func CommandTypeOf(cmd model.Command) (CommandType, error) {
 		return TypeSetCellState, nil
 	case model.RemoveCell, *model.RemoveCell:
 		return TypeRemoveCell, nil
+	case model.DesireTask, *model.DesireTask:
+		return TypeDesireTask, nil
+	case model.PlaceTasks, *model.PlaceTasks:
+		return TypePlaceTasks, nil
+	case model.StartTask, *model.StartTask:
+		return TypeStartTask, nil
+	case model.CompleteTask, *model.CompleteTask:
+		return TypeCompleteTask, nil
+	case model.CancelTask, *model.CancelTask:
+		return TypeCancelTask, nil
+	case model.FailTask, *model.FailTask:
+		return TypeFailTask, nil
+	case model.RejectTask, *model.RejectTask:
+		return TypeRejectTask, nil
+	case model.ResolvingTask, *model.ResolvingTask:
+		return TypeResolvingTask, nil
+	case model.DeleteTask, *model.DeleteTask:
+		return TypeDeleteTask, nil
+	case model.DemoteResolvingTask, *model.DemoteResolvingTask:
+		return TypeDemoteResolvingTask, nil
+	case model.ExpireTask, *model.ExpireTask:
+		return TypeExpireTask, nil
+	case model.EvacuateRunningActualLRP, *model.EvacuateRunningActualLRP:
+		return TypeEvacuateRunningActualLRP, nil
+	case model.RotateJoinSecret, *model.RotateJoinSecret:
+		return TypeRotateJoinSecret, nil
 	}
 	return 0, fmt.Errorf("command %T: %w", cmd, ErrUnknownCommand)
 }
@@ -120,6 +163,32 @@ func decodeCommand(t CommandType, payload []byte) (cmd model.Command, ok bool, e
 		return decodeAs[model.SetCellState](payload)
 	case TypeRemoveCell:
 		return decodeAs[model.RemoveCell](payload)
+	case TypeDesireTask:
+		return decodeAs[model.DesireTask](payload)
+	case TypePlaceTasks:
+		return decodeAs[model.PlaceTasks](payload)
+	case TypeStartTask:
+		return decodeAs[model.StartTask](payload)
+	case TypeCompleteTask:
+		return decodeAs[model.CompleteTask](payload)
+	case TypeCancelTask:
+		return decodeAs[model.CancelTask](payload)
+	case TypeFailTask:
+		return decodeAs[model.FailTask](payload)
+	case TypeRejectTask:
+		return decodeAs[model.RejectTask](payload)
+	case TypeResolvingTask:
+		return decodeAs[model.ResolvingTask](payload)
+	case TypeDeleteTask:
+		return decodeAs[model.DeleteTask](payload)
+	case TypeDemoteResolvingTask:
+		return decodeAs[model.DemoteResolvingTask](payload)
+	case TypeExpireTask:
+		return decodeAs[model.ExpireTask](payload)
+	case TypeEvacuateRunningActualLRP:
+		return decodeAs[model.EvacuateRunningActualLRP](payload)
+	case TypeRotateJoinSecret:
+		return decodeAs[model.RotateJoinSecret](payload)
 	}
 	return nil, false, nil
 }

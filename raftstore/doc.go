@@ -1,5 +1,5 @@
 // Package raftstore is diegod's replicated state: a hashicorp/raft group
-// whose FSM holds every DesiredLRP, ActualLRP and Cell in go-memdb, with
+// whose FSM holds every DesiredLRP, ActualLRP, Cell and Task in go-memdb, with
 // the log and stable store on bbolt (raft-boltdb) and file snapshots.
 //
 // Ownership. Only applied commands change the state. Writers call
@@ -34,7 +34,7 @@
 //     and replays the log after it (NoSnapshotRestoreOnStart stays false).
 //
 // Snapshot format. JSON lines: a header with the format name, version and
-// applied index, then DesiredLRPs, ActualLRPs and Cells in index order, then
+// applied index, then DesiredLRPs, ActualLRPs, Cells and Tasks in index order, then
 // a trailer with the counts (see snapshot.go). Restore swaps in the whole
 // new state atomically and closes every event subscription, so subscribers
 // resync from a View exactly as after a buffer overflow.

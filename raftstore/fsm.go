@@ -160,6 +160,37 @@ func (f *FSM) applyCommand(tx *applyTx, cmd model.Command) error {
 		err = tx.applySetCellState(c)
 	case model.RemoveCell:
 		err = tx.applyRemoveCell(c)
+	case model.DesireTask:
+		err = tx.applyDesireTask(c)
+	case model.PlaceTasks:
+		var skipped int
+		skipped, err = tx.applyPlaceTasks(c)
+		if skipped > 0 {
+			f.rec.ClaimsSkipped(skipped)
+			f.log.Debug().Uint64(logKeyIndex, tx.index).Int(logKeySkipped, skipped).Msg("stale task placements skipped")
+		}
+	case model.StartTask:
+		err = tx.applyStartTask(c)
+	case model.CompleteTask:
+		err = tx.applyCompleteTask(c)
+	case model.CancelTask:
+		err = tx.applyCancelTask(c)
+	case model.FailTask:
+		err = tx.applyFailTask(c)
+	case model.RejectTask:
+		err = tx.applyRejectTask(c)
+	case model.ResolvingTask:
+		err = tx.applyResolvingTask(c)
+	case model.DeleteTask:
+		err = tx.applyDeleteTask(c)
+	case model.DemoteResolvingTask:
+		err = tx.applyDemoteResolvingTask(c)
+	case model.ExpireTask:
+		err = tx.applyExpireTask(c)
+	case model.EvacuateRunningActualLRP:
+		err = tx.applyEvacuateRunningActualLRP(c)
+	case model.RotateJoinSecret:
+		err = tx.applyRotateJoinSecret(c)
 	default:
 		// Decode only yields the types above; anything else is a bug.
 		panic(fmt.Sprintf("raftstore: no apply handler for %T", cmd))

@@ -13,6 +13,7 @@ const (
 	tableDesired = "desired_lrps"
 	tableActual  = "actual_lrps"
 	tableCells   = "cells"
+	tableTasks   = "tasks"
 	tableMeta    = "meta"
 
 	indexID = "id"
@@ -53,6 +54,7 @@ func schema() *memdb.DBSchema {
 				indexID: {Name: indexID, Unique: true, Indexer: cellIndexer{}},
 			},
 		},
+		tableTasks: taskTableSchema(),
 		tableMeta: {
 			Name: tableMeta,
 			Indexes: map[string]*memdb.IndexSchema{

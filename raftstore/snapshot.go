@@ -18,6 +18,8 @@ import (
 //	{"d":{...DesiredLRP...}}                               one per DesiredLRP
 //	{"a":{...ActualLRP...}}                                one per row
 //	{"c":{...Cell...}}                                     one per cell
+//	{"t":{...Task...}}                                     one per task
+//	{"m":{"Key":K,"Value":V}}                              one per meta row but the applied index
 //	{"end":{"desired":D,"actual":A,"cells":C}}             trailer
 //
 // The trailer's counts detect a truncated stream. Records appear in index
@@ -37,12 +39,16 @@ type snapshotCounts struct {
 	Desired int `json:"desired"`
 	Actual  int `json:"actual"`
 	Cells   int `json:"cells"`
+	Tasks   int `json:"tasks,omitempty"`
+	Meta    int `json:"meta,omitempty"`
 }
 
 type snapshotRecord struct {
 	D   *model.DesiredLRP `json:"d,omitempty"`
 	A   *model.ActualLRP  `json:"a,omitempty"`
 	C   *model.Cell       `json:"c,omitempty"`
+	T   *model.Task       `json:"t,omitempty"`
+	M   *metaRow          `json:"m,omitempty"`
 	End *snapshotCounts   `json:"end,omitempty"`
 }
 
@@ -79,7 +85,7 @@ func WriteSnapshot(txn *memdb.Txn, w io.Writer) error {
 		return fmt.Errorf("write snapshot header: %w", err)
 	}
 	var n snapshotCounts
-	for _, table := range []string{tableDesired, tableActual, tableCells} {
+	for _, table := range []string{tableDesired, tableActual, tableCells, tableTasks} {
 		it, err := txn.Get(table, indexID)
 		if err != nil {
 			return fmt.Errorf("write snapshot %s: %w", table, err)
@@ -93,11 +99,16 @@ func WriteSnapshot(txn *memdb.Txn, w io.Writer) error {
 				rec.A, n.Actual = v, n.Actual+1
 			case *model.Cell:
 				rec.C, n.Cells = v, n.Cells+1
+			case *model.Task:
+				rec.T, n.Tasks = v, n.Tasks+1
 			}
 			if err := enc.Encode(rec); err != nil {
 				return fmt.Errorf("write snapshot %s: %w", table, err)
 			}
 		}
+	}
+	if err := writeSnapshotMeta(txn, enc, &n); err != nil {
+		return err
 	}
 	if err := enc.Encode(snapshotRecord{End: &n}); err != nil {
 		return fmt.Errorf("write snapshot trailer: %w", err)
@@ -148,6 +159,12 @@ func readSnapshot(r io.Reader) (*memdb.MemDB, uint64, error) {
 		case rec.C != nil:
 			n.Cells++
 			err = txn.Insert(tableCells, rec.C)
+		case rec.T != nil:
+			n.Tasks++
+			err = txn.Insert(tableTasks, rec.T)
+		case rec.M != nil && rec.M.Key != metaAppliedIndex:
+			n.Meta++
+			err = txn.Insert(tableMeta, rec.M)
 		default:
 			return nil, 0, fmt.Errorf("read snapshot: empty record: %w", ErrBadSnapshot)
 		}
@@ -173,5 +190,25 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.advance(index)
 	f.hub.resetAll()
 	f.log.Info().Uint64(logKeyIndex, index).Msg("state restored from snapshot")
+	return nil
+}
+
+// writeSnapshotMeta writes the meta rows other than the applied index (the
+// header carries it), such as the join secret's nonce.
+func writeSnapshotMeta(txn *memdb.Txn, enc *json.Encoder, n *snapshotCounts) error {
+	it, err := txn.Get(tableMeta, indexID)
+	if err != nil {
+		return fmt.Errorf("write snapshot meta: %w", err)
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		m := raw.(*metaRow)
+		if m.Key == metaAppliedIndex {
+			continue
+		}
+		n.Meta++
+		if err := enc.Encode(snapshotRecord{M: m}); err != nil {
+			return fmt.Errorf("write snapshot meta: %w", err)
+		}
+	}
 	return nil
 }

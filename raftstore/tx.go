@@ -120,7 +120,7 @@ func (t *applyTx) rowsOfProcess(guid string) []*model.ActualLRP {
 }
 
 // allocation sums the Resources of the CLAIMED/RUNNING rows on cellID, in
-// any presence.
+// any presence, and of the tasks RUNNING there.
 func (t *applyTx) allocation(cellID string) model.Resources {
 	it, err := t.txn.Get(tableActual, indexCell, cellID)
 	must(err)
@@ -130,7 +130,7 @@ func (t *applyTx) allocation(cellID string) model.Resources {
 			sum = sum.Add(a.Resources)
 		}
 	}
-	return sum
+	return sum.Add(t.taskAllocation(cellID))
 }
 
 func (t *applyTx) putActual(row *model.ActualLRP) {

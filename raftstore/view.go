@@ -113,8 +113,9 @@ func (v *View) Cells() []model.Cell {
 }
 
 // CellAllocations returns, per cell id, the sum of the Resources of the
-// CLAIMED and RUNNING rows on it, in any presence. Cells with nothing
-// placed are absent; rows on unknown cells are counted under their cell id.
+// CLAIMED and RUNNING rows on it, in any presence, and of the tasks
+// RUNNING on it. Cells with nothing placed are absent; rows and tasks on
+// unknown cells are counted under their cell id.
 func (v *View) CellAllocations() map[string]model.Resources {
 	it, err := v.txn.Get(tableActual, indexCell)
 	must(err)
@@ -124,5 +125,6 @@ func (v *View) CellAllocations() map[string]model.Resources {
 			out[a.CellID] = out[a.CellID].Add(a.Resources)
 		}
 	}
+	v.addTaskAllocations(out)
 	return out
 }

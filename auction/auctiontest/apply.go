@@ -158,6 +158,9 @@ func apply(s *auction.Snapshot, cmd model.Command, now time.Time) ([]model.Event
 		}
 		return nil, model.Errorf(model.CodeNotFound, "cell %s not found", c.CellID)
 	default:
+		if evs, ok, err := applyTask(s, cmd, now); ok {
+			return evs, err
+		}
 		return nil, model.Errorf(model.CodeUnsupportedCommand, "fake store does not apply %s", cmd.CommandName())
 	}
 	return evs, nil

@@ -39,6 +39,7 @@ func cloneSnapshot(s auction.Snapshot) auction.Snapshot {
 		Desired: append([]model.DesiredLRP(nil), s.Desired...),
 		Actuals: append([]model.ActualLRP(nil), s.Actuals...),
 		Cells:   append([]model.Cell(nil), s.Cells...),
+		Tasks:   append([]model.Task(nil), s.Tasks...),
 	}
 }
 

@@ -108,6 +108,7 @@ func (p *fakeProcess) start() {
 		p.exit(cell.ExitStatus{Code: 2})
 		return
 	}
+	s = p.taskScript(s)
 	fmt.Fprintf(p.stdout, "Fake process starting: index %s, instance guid %s\n", p.env["INSTANCE_INDEX"], p.env["INSTANCE_GUID"])
 	fmt.Fprintf(p.stderr, "Fake process script: exit after %s, exit code %d, start delay %s, unhealthy after %s\n",
 		fmtDur(s.exitAfter), s.exitCode, s.startDelay, fmtDur(s.unhealthyAfter))

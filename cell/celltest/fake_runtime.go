@@ -32,6 +32,9 @@ const (
 	// EnvIgnoreSIGTERM ("true") makes the process ignore SIGTERM, so only
 	// SIGKILL ends it.
 	EnvIgnoreSIGTERM = "DIEGOD_FAKE_IGNORE_SIGTERM"
+	// EnvResult is the content of the result file of a task container
+	// (fake_task.go): ReadFile returns it for any path.
+	EnvResult = "DIEGOD_FAKE_RESULT"
 	// EnvRole "healthcheck" marks an exec health check process: it exits at
 	// once, 0 when the container's main process serves its ports, 1
 	// otherwise. The cell sets it on exec health checks.
@@ -64,8 +67,9 @@ type FakeRuntime struct {
 }
 
 var (
-	_ cell.Runtime    = (*FakeRuntime)(nil)
-	_ cell.FileSystem = (*FakeRuntime)(nil)
+	_ cell.Runtime      = (*FakeRuntime)(nil)
+	_ cell.FileSystem   = (*FakeRuntime)(nil)
+	_ cell.ResultReader = (*FakeRuntime)(nil)
 )
 
 type fakeContainer struct {
@@ -77,6 +81,7 @@ type fakeContainer struct {
 	reserve map[uint16]*reservedPort // by host port, until a process serves it
 	procs   []*fakeProcess
 	main    *fakeProcess // the process serving the ports, if any
+	result  *string      // DIEGOD_FAKE_RESULT of its processes (fake_task.go)
 }
 
 // NewFakeRuntime returns an empty runtime.

@@ -15,6 +15,7 @@ type FakeSource struct {
 	index   uint64
 	rows    []model.ActualLRP
 	desired map[string]model.DesiredLRP
+	tasks   []model.Task // fake_source_task.go
 	changed chan struct{}
 	calls   int
 }
@@ -71,7 +72,7 @@ func (s *FakeSource) Assignments(ctx context.Context, cellID string, minIndex ui
 	for {
 		s.mu.Lock()
 		if minIndex == 0 || s.index > minIndex {
-			a := cell.Assignment{Index: s.index, Desired: map[string]model.DesiredLRP{}}
+			a := cell.Assignment{Index: s.index, Desired: map[string]model.DesiredLRP{}, Tasks: s.tasksOfLocked(cellID)}
 			for _, r := range s.rows {
 				if r.CellID != cellID {
 					continue

@@ -178,7 +178,7 @@ func TestRestartListsAndAdopts(t *testing.T) {
 	if err != nil || es.Code != ExitCodeUnknown || es.OOMKilled {
 		t.Errorf("Wait = %+v, %v; want Code ExitCodeUnknown", es, err)
 	}
-	waitFor(t, 5*time.Second, "container stopped", func() bool {
+	waitFor(t, 20*time.Second, "container stopped", func() bool {
 		l, _ := r.List(ctx)
 		return len(l) == 1 && l[0].State == cell.ContainerStopped
 	})

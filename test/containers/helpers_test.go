@@ -52,6 +52,7 @@ func nodeConfig(dataDir string) node.Config {
 	cfg.NodeName = "ctr"
 	cfg.DataDir = dataDir
 	cfg.Runtime = node.RuntimeRunc
+	cfg.Dev = true // plain HTTP on loopback, as `diegod agent --dev`
 	cfg.APIPort, cfg.RaftPort, cfg.GossipPort, cfg.RouterPort = 0, 0, 0, 0
 	cfg.MemoryMB, cfg.DiskMB = 8192, 8192
 	cfg.StopGrace = 2 * time.Second
