@@ -79,3 +79,29 @@ func TestMonitorNoStartTimeoutKeepsTrying(t *testing.T) {
 		t.Fatalf("err: got %v, want cancelled", err)
 	}
 }
+
+// TestMonitorStartupRampsUpToTheInterval: the first failed probes are
+// retried after 50 ms, 100 ms, ... rather than after the full startup
+// interval, so an app that listens a moment after it starts is healthy at
+// once. With a one-hour interval and no ramp this test would time out.
+func TestMonitorStartupRampsUpToTheInterval(t *testing.T) {
+	refused := errors.New("connection refused")
+	checker := lifecycletest.NewFakeChecker(refused, refused, refused)
+	healthy := make(chan struct{})
+	m := &lifecycle.Monitor{Checker: checker, StartupInterval: time.Hour, Interval: time.Hour,
+		OnHealthy: func() { close(healthy) }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	select {
+	case <-healthy:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("not healthy after 30 s with a one-hour startup interval (calls: %d)", checker.Calls())
+	}
+	if got := checker.Calls(); got != 4 {
+		t.Errorf("probes until healthy: got %d, want 4", got)
+	}
+	cancel()
+	<-done
+}
