@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/diegod/diegod/node"
+	"github.com/diegod/diegod/routing"
 )
 
 func newCellsCmd() *cobra.Command {
@@ -14,28 +15,15 @@ func newCellsCmd() *cobra.Command {
 		Short: "List cells with capacity and allocation",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(); err != nil {
-				return err
-			}
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			cells, err := c.Cells(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if jsonOutput() {
-				return printJSON(os.Stdout, cells)
-			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CELL\tSTATE\tZONE\tMEMORY (USED/TOTAL)\tDISK (USED/TOTAL)\tCONTAINERS")
-			for _, cl := range cells {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d MB\t%d/%d MB\t%d/%d\n", cl.CellID, cl.State, cl.Zone,
-					cl.Allocated.MemoryMB, cl.Capacity.MemoryMB, cl.Allocated.DiskMB, cl.Capacity.DiskMB,
-					cl.Allocated.Containers, cl.Capacity.Containers)
-			}
-			return tw.Flush()
+			return listing(cmd, (*node.Client).Cells, func(cells []node.CellStatus) error {
+				tw := newTable("CELL\tSTATE\tZONE\tMEMORY (USED/TOTAL)\tDISK (USED/TOTAL)\tCONTAINERS")
+				for _, cl := range cells {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d MB\t%d/%d MB\t%d/%d\n", cl.CellID, cl.State, cl.Zone,
+						cl.Allocated.MemoryMB, cl.Capacity.MemoryMB, cl.Allocated.DiskMB, cl.Capacity.DiskMB,
+						cl.Allocated.Containers, cl.Capacity.Containers)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 }
@@ -46,30 +34,13 @@ func newMembersCmd() *cobra.Command {
 		Short: "List Raft and gossip membership",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(); err != nil {
-				return err
-			}
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			ms, err := c.Members(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if jsonOutput() {
-				return printJSON(os.Stdout, ms)
-			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NODE\tADDRESS\tRAFT\tGOSSIP\tLAST CONTACT")
-			for _, m := range ms {
-				lc := m.LastContact
-				if lc == "" {
-					lc = "-"
+			return listing(cmd, (*node.Client).Members, func(ms []node.Member) error {
+				tw := newTable("NODE\tADDRESS\tRAFT\tGOSSIP\tLAST CONTACT")
+				for _, m := range ms {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Node, m.Address, m.Raft, m.Gossip, orDash(m.LastContact))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Node, m.Address, m.Raft, m.Gossip, lc)
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 }
@@ -80,28 +51,15 @@ func newRoutesCmd() *cobra.Command {
 		Short: "List the router's table: hostnames and their backends",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(); err != nil {
-				return err
-			}
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			routes, err := c.Routes(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if jsonOutput() {
-				return printJSON(os.Stdout, routes)
-			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOST\tPROCESS_GUID\tINDEX\tPRESENCE\tBACKEND")
-			for _, r := range routes {
-				for _, ep := range r.Endpoints {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Host, ep.ProcessGUID, ep.Index, ep.Presence, ep.Address)
+			return listing(cmd, (*node.Client).Routes, func(routes []routing.Route) error {
+				tw := newTable("HOST\tPROCESS_GUID\tINDEX\tPRESENCE\tBACKEND")
+				for _, r := range routes {
+					for _, ep := range r.Endpoints {
+						fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Host, ep.ProcessGUID, ep.Index, ep.Presence, ep.Address)
+					}
 				}
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 }

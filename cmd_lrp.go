@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,27 +20,14 @@ func newPsCmd() *cobra.Command {
 		Short: "List LRPs with running and desired instance counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(); err != nil {
-				return err
-			}
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			lrps, err := c.LRPs(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if jsonOutput() {
-				return printJSON(os.Stdout, lrps)
-			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "PROCESS_GUID\tRUNNING\tSTARTING\tCRASHED\tUNPLACED\tMEMORY\tDISK\tROUTES")
-			for _, l := range lrps {
-				fmt.Fprintf(tw, "%s\t%d/%d\t%d\t%d\t%d\t%dM\t%dM\t%s\n", l.ProcessGUID, l.Running, l.Desired,
-					l.Starting, l.Crashed, l.Unplaced, l.MemoryMB, l.DiskMB, strings.Join(l.Routes, ","))
-			}
-			return tw.Flush()
+			return listing(cmd, (*node.Client).LRPs, func(lrps []node.LRPSummary) error {
+				tw := newTable("PROCESS_GUID\tRUNNING\tSTARTING\tCRASHED\tUNPLACED\tMEMORY\tDISK\tROUTES")
+				for _, l := range lrps {
+					fmt.Fprintf(tw, "%s\t%d/%d\t%d\t%d\t%d\t%dM\t%dM\t%s\n", l.ProcessGUID, l.Running, l.Desired,
+						l.Starting, l.Crashed, l.Unplaced, l.MemoryMB, l.DiskMB, strings.Join(l.Routes, ","))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 }
@@ -51,22 +38,11 @@ func newStatusCmd() *cobra.Command {
 		Short: "Show an LRP and its instance table",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(); err != nil {
-				return err
-			}
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			st, err := c.Status(cmd.Context(), args[0], 0, 0)
-			if err != nil {
-				return err
-			}
-			if jsonOutput() {
-				return printJSON(os.Stdout, st)
-			}
-			printStatus(st)
-			return nil
+			fetch := func(c *node.Client, ctx context.Context) (node.LRPStatus, error) { return c.Status(ctx, args[0], 0, 0) }
+			return listing(cmd, fetch, func(st node.LRPStatus) error {
+				printStatus(st)
+				return nil
+			})
 		},
 	}
 }
@@ -79,8 +55,7 @@ func printStatus(st node.LRPStatus) {
 		fmt.Printf("routes:       %s\n", strings.Join(d.Routes, ", "))
 	}
 	fmt.Println()
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tSTATE\tCELL\tADDRESS\tSINCE\tCPU\tMEMORY\tCRASHES\tDETAILS")
+	tw := newTable("INDEX\tSTATE\tCELL\tADDRESS\tSINCE\tCPU\tMEMORY\tCRASHES\tDETAILS")
 	now := time.Now()
 	for _, in := range st.Instances {
 		state := string(in.State)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -112,6 +114,33 @@ func checkOutput() error {
 		return fmt.Errorf("output: %q is not table or json", globals.output)
 	}
 	return nil
+}
+
+// listing runs a read-only command: it reads a value with fetch from the
+// node the CLI finds, then prints it as JSON with -o json, or with table.
+func listing[T any](cmd *cobra.Command, fetch func(*node.Client, context.Context) (T, error), table func(T) error) error {
+	if err := checkOutput(); err != nil {
+		return err
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	v, err := fetch(c, cmd.Context())
+	if err != nil {
+		return err
+	}
+	if jsonOutput() {
+		return printJSON(os.Stdout, v)
+	}
+	return table(v)
+}
+
+// newTable returns a tab writer on stdout with header as its first row.
+func newTable(header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -183,22 +183,14 @@ func newTaskStatusCmd() *cobra.Command {
 		Short: "Show a task",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(); err != nil {
-				return err
+			fetch := func(c *node.Client, ctx context.Context) (model.Task, error) {
+				t, _, err := c.Task(ctx, args[0], 0, 0)
+				return t, err
 			}
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			t, _, err := c.Task(cmd.Context(), args[0], 0, 0)
-			if err != nil {
-				return err
-			}
-			if jsonOutput() {
-				return printJSON(os.Stdout, t)
-			}
-			printTask(t)
-			return nil
+			return listing(cmd, fetch, func(t model.Task) error {
+				printTask(t)
+				return nil
+			})
 		},
 	}
 }
@@ -250,25 +242,16 @@ func newTaskListCmd() *cobra.Command {
 					return fmt.Errorf("--state: %q is not PENDING, RUNNING, COMPLETED or RESOLVING", state)
 				}
 			}
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			tasks, err := c.Tasks(cmd.Context(), st)
-			if err != nil {
-				return err
-			}
-			if jsonOutput() {
-				return printJSON(os.Stdout, tasks)
-			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TASK_GUID\tSTATE\tCELL\tAGE\tOUTCOME")
-			now := time.Now()
-			for _, t := range tasks {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.TaskGUID, t.State, dash(t.CellID),
-					now.Sub(t.CreatedAt).Round(time.Second), outcome(t))
-			}
-			return tw.Flush()
+			fetch := func(c *node.Client, ctx context.Context) ([]model.Task, error) { return c.Tasks(ctx, st) }
+			return listing(cmd, fetch, func(tasks []model.Task) error {
+				tw := newTable("TASK_GUID\tSTATE\tCELL\tAGE\tOUTCOME")
+				now := time.Now()
+				for _, t := range tasks {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.TaskGUID, t.State, orDash(t.CellID),
+						now.Sub(t.CreatedAt).Round(time.Second), outcome(t))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only tasks in this state: PENDING, RUNNING, COMPLETED or RESOLVING")
@@ -295,13 +278,6 @@ func short(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 60 {
 		return s[:57] + "..."
-	}
-	return s
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
 	}
 	return s
 }
