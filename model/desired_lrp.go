@@ -56,14 +56,31 @@ type DesiredLRP struct {
 // Normalize fills in defaults that do not depend on the node: rootfs, domain,
 // log guid. It is applied before validation and storage.
 func (d *DesiredLRP) Normalize() {
-	if d.RootFS == "" {
-		d.RootFS = DefaultRootFS
+	normalizeCommon(&d.RootFS, &d.Domain, &d.LogGUID, d.ProcessGUID)
+}
+
+// normalizeCommon fills the defaults LRPs and tasks share.
+func normalizeCommon(rootfs, domain, logGUID *string, guid string) {
+	if *rootfs == "" {
+		*rootfs = DefaultRootFS
 	}
-	if d.Domain == "" {
-		d.Domain = "default"
+	if *domain == "" {
+		*domain = "default"
 	}
-	if d.LogGUID == "" {
-		d.LogGUID = d.ProcessGUID
+	if *logGUID == "" {
+		*logGUID = guid
+	}
+}
+
+// validateIdentity checks a guid field and the domain.
+func validateIdentity(v *ValidationError, field, guid, domain string) {
+	if guid == "" {
+		v.add("%s: required", field)
+	} else if !ValidGUID(guid) {
+		v.add("%s: %q must match ^[a-zA-Z0-9_-]+$ (at most %d characters)", field, guid, MaxGUIDLength)
+	}
+	if domain != "" && !ValidGUID(domain) {
+		v.add("domain: %q must match ^[a-zA-Z0-9_-]+$", domain)
 	}
 }
 
@@ -76,14 +93,7 @@ func (d *DesiredLRP) Resources() Resources {
 // listing every problem, or nil.
 func (d *DesiredLRP) Validate() error {
 	v := &ValidationError{}
-	if d.ProcessGUID == "" {
-		v.add("process_guid: required")
-	} else if !ValidGUID(d.ProcessGUID) {
-		v.add("process_guid: %q must match ^[a-zA-Z0-9_-]+$ (at most %d characters)", d.ProcessGUID, MaxGUIDLength)
-	}
-	if d.Domain != "" && !ValidGUID(d.Domain) {
-		v.add("domain: %q must match ^[a-zA-Z0-9_-]+$", d.Domain)
-	}
+	validateIdentity(v, "process_guid", d.ProcessGUID, d.Domain)
 	validateCount(v, "instances", d.Instances, MaxInstances)
 	validateCount(v, "memory_mb", d.MemoryMB, MaxMemoryMB)
 	validateCount(v, "disk_mb", d.DiskMB, MaxDiskMB)

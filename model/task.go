@@ -95,29 +95,14 @@ type TaskSpec struct {
 
 // Normalize fills in the defaults: rootfs, domain, log guid.
 func (s *TaskSpec) Normalize() {
-	if s.RootFS == "" {
-		s.RootFS = DefaultRootFS
-	}
-	if s.Domain == "" {
-		s.Domain = "default"
-	}
-	if s.LogGUID == "" {
-		s.LogGUID = s.TaskGUID
-	}
+	normalizeCommon(&s.RootFS, &s.Domain, &s.LogGUID, s.TaskGUID)
 }
 
 // Validate checks the spec and returns an *Error with CodeInvalidRequest
 // listing every problem, or nil.
 func (s *TaskSpec) Validate() error {
 	v := &ValidationError{}
-	if s.TaskGUID == "" {
-		v.add("task_guid: required")
-	} else if !ValidGUID(s.TaskGUID) {
-		v.add("task_guid: %q must match ^[a-zA-Z0-9_-]+$ (at most %d characters)", s.TaskGUID, MaxGUIDLength)
-	}
-	if s.Domain != "" && !ValidGUID(s.Domain) {
-		v.add("domain: %q must match ^[a-zA-Z0-9_-]+$", s.Domain)
-	}
+	validateIdentity(v, "task_guid", s.TaskGUID, s.Domain)
 	s.TaskDefinition.validate(v)
 	return v.orNil()
 }
