@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/diegod/diegod/auction"
 )
 
 // Default ports (the user contract in DESIGN.md).
@@ -87,6 +89,9 @@ type Config struct {
 	// ConvergeInterval is the period of the full convergence pass (Diego's
 	// 30 s by default).
 	ConvergeInterval time.Duration
+	// Tasks holds the task timings of convergence: kick (30 s), pending
+	// expiry (30 min), completed expiry (2 min).
+	Tasks auction.TaskConfig
 	// StopGrace is the SIGTERM-to-SIGKILL window for stopping instances.
 	StopGrace time.Duration
 	// InMemoryRaft keeps the Raft log in memory (tests only).
@@ -130,6 +135,7 @@ func DefaultConfig() Config {
 		Runtime:          RuntimeRunc,
 		Zone:             "default",
 		ConvergeInterval: 30 * time.Second,
+		Tasks:            auction.DefaultTaskConfig(),
 		StopGrace:        10 * time.Second,
 		MaxRequestBytes:  DefaultMaxRequest,
 
@@ -166,6 +172,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MemoryMB < 0 || c.DiskMB < 0 || c.MaxContainers < 0 {
 		return errors.New("capacity: memory, disk and containers must be >= 0")
+	}
+	if err := c.Tasks.Validate(); err != nil {
+		return fmt.Errorf("tasks: %w", err)
 	}
 	if c.ConvergeInterval <= 0 {
 		return errors.New("converge interval: must be > 0")

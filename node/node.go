@@ -132,6 +132,7 @@ func New(cfg Config, log zerolog.Logger) (n *Node, err error) {
 	}
 	acfg := auction.DefaultConfig()
 	acfg.ConvergeInterval = cfg.ConvergeInterval
+	acfg.Tasks = cfg.Tasks
 	// The leader's own writes never need forwarding.
 	runner := auction.NewRunner(auctionSource{n.store}, n.store, acfg, n.log)
 	callbacks, err := newTaskCallbacks(n.store, n.store, DefaultTaskCallbackConfig(), n.log)

@@ -18,10 +18,8 @@ import (
 	"github.com/diegod/diegod/model"
 )
 
-// taskNode is a running node with a client whose server also serves the
-// task API. The test wires the routes itself (registerTaskRoutes in front
-// of the node's own handler), so it does not depend on node.go wiring
-// them; once it does, both paths serve the same handlers.
+// taskNode is a running node with a client to its API (task routes
+// included).
 type taskNode struct {
 	*testNode
 	tasks *Client
@@ -30,19 +28,7 @@ type taskNode struct {
 func startTaskNode(t testing.TB, cfg Config) *taskNode {
 	t.Helper()
 	tn := startNode(t, cfg)
-	tasks := http.NewServeMux()
-	tn.api.registerTaskRoutes(tasks)
-	outer := http.NewServeMux()
-	outer.Handle("/v1/tasks", tn.api.authenticate(tasks))
-	outer.Handle("/v1/tasks/", tn.api.authenticate(tasks))
-	outer.Handle("/", tn.api.handler())
-	srv := httptest.NewServer(outer)
-	t.Cleanup(srv.Close)
-	c, err := NewClient(srv.URL, tn.Token(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &taskNode{testNode: tn, tasks: c}
+	return &taskNode{testNode: tn, tasks: tn.client}
 }
 
 // startCallbacks runs a callback worker on the node's store (idle if the
@@ -377,4 +363,36 @@ func TestParseTaskSpec(t *testing.T) {
 			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
 		}
 	}
+}
+
+// TestTaskExpiry: a PENDING task that never starts fails "not started
+// within time limit"; a COMPLETED task nobody resolves is deleted after the
+// completed expiry (spec §3 task pass, timings shortened).
+func TestTaskExpiry(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.ConvergeInterval = 100 * time.Millisecond
+	cfg.Tasks.KickDuration = time.Hour // no re-auction: the big task stays PENDING
+	cfg.Tasks.PendingExpiry = 500 * time.Millisecond
+	cfg.Tasks.CompletedExpiry = 500 * time.Millisecond
+	tn := startTaskNode(t, cfg)
+	ctx := context.Background()
+
+	big := fakeTask("too-big", nil)
+	big.MemoryMB = 1 << 19 // more than the cell has: never placed
+	if _, err := tn.tasks.SubmitTask(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	got := tn.waitTask(t, "too-big", "the pending task to expire", completed)
+	if !got.Failed || got.FailureReason != "not started within time limit" {
+		t.Errorf("expired pending task: failed %v reason %q, want failed \"not started within time limit\"", got.Failed, got.FailureReason)
+	}
+
+	if _, err := tn.tasks.SubmitTask(ctx, fakeTask("done", nil)); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitTask(t, "done", "the task to complete", completed)
+	waitFor(t, 20*time.Second, "the completed task to be deleted", func() bool {
+		_, _, err := tn.tasks.Task(ctx, "done", 0, 0)
+		return errors.Is(err, model.ErrNotFound)
+	})
 }
