@@ -178,10 +178,24 @@ func TestRestartListsAndAdopts(t *testing.T) {
 	if err != nil || es.Code != ExitCodeUnknown || es.OOMKilled {
 		t.Errorf("Wait = %+v, %v; want Code ExitCodeUnknown", es, err)
 	}
-	waitFor(t, 20*time.Second, "container stopped", func() bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
 		l, _ := r.List(ctx)
-		return len(l) == 1 && l[0].State == cell.ContainerStopped
-	})
+		if len(l) == 1 && l[0].State == cell.ContainerStopped {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.pmu.Lock()
+			live := len(c.procs)
+			c.pmu.Unlock()
+			for _, rec := range c.meta.Procs {
+				st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", rec.PID))
+				t.Logf("recorded process %d: alive %v, /proc stat %q", rec.PID, rec.alive(), st)
+			}
+			t.Fatalf("container not stopped after 20 s: list %+v, live processes %d, pause alive %v", l, live, r.initAlive(c))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if _, err := r.Adopt(ctx, id); err == nil {
 		t.Errorf("Adopt with no process left: want an error")
 	}
