@@ -12,9 +12,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 build:
 	CGO_ENABLED=1 $(GO) build -o $(BIN) .
 
-# The container packages run one at a time, after the rest: their restart
-# tests time process exits and are sensitive to a CPU saturated by other
-# packages.
+# The container packages run one at a time, after the rest: they create
+# real containers, bridges and nftables rules, and their restart tests
+# follow process exits, which a CPU saturated by other packages slows.
 test: build
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 12m $$($(GO) list $(PKGS) | grep -v -e /cell/runc -e /test/containers)
 	CGO_ENABLED=1 $(GO) test -count=1 -race -timeout 12m $(RACE_PKGS)

@@ -139,8 +139,11 @@ func procStartTime(pid int) uint64 {
 }
 
 // alive reports whether the recorded process still runs (not a zombie).
+// A record without a start time is of a process that had already exited
+// when it was recorded (a short process under load): never alive, or a
+// gone process would match the 0 that procStartTime returns for it.
 func (p procRecord) alive() bool {
-	return p.PID > 0 && procStartTime(p.PID) == p.StartTime
+	return p.PID > 0 && p.StartTime != 0 && procStartTime(p.PID) == p.StartTime
 }
 
 // sortedKeys returns m's keys in order.

@@ -233,3 +233,27 @@ func TestHostRootFS(t *testing.T) {
 		}
 	}
 }
+
+// TestProcRecordAlive: a record is alive only while its pid runs with the
+// recorded start time; a record without a start time (the process exited
+// before it was recorded) is never alive, even though procStartTime of a
+// gone pid is 0 too.
+func TestProcRecordAlive(t *testing.T) {
+	self := os.Getpid()
+	tests := []struct {
+		name string
+		rec  procRecord
+		want bool
+	}{
+		{"this process", procRecord{PID: self, StartTime: procStartTime(self)}, true},
+		{"wrong start time", procRecord{PID: self, StartTime: procStartTime(self) + 1}, false},
+		{"no start time, live pid", procRecord{PID: self}, false},
+		{"no start time, gone pid", procRecord{PID: 1 << 22}, false},
+		{"no pid", procRecord{}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.rec.alive(); got != tt.want {
+			t.Errorf("%s: alive() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
