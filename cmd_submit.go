@@ -28,19 +28,9 @@ Exit status: 0 when all instances run, 2 when some could not be placed (the
 placement error is printed), 1 on any other error or when --timeout passes.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(); err != nil {
-				return err
-			}
-			data, err := readSpecFile(args[0])
+			lrp, err := loadSpec(args[0], node.ParseLRPSpec)
 			if err != nil {
 				return err
-			}
-			lrp, err := node.ParseLRPSpec(data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			if err := lrp.Validate(); err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			c, err := client()
 			if err != nil {
@@ -65,6 +55,30 @@ placement error is printed), 1 on any other error or when --timeout passes.`,
 	cmd.Flags().BoolVar(&detach, "detach", false, "return as soon as the LRP is stored")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for every instance to run")
 	return cmd
+}
+
+// loadSpec checks the output flag, then reads, parses and validates the
+// spec in path ("-" for stdin); errors name the file.
+func loadSpec[T any, PT interface {
+	*T
+	Validate() error
+}](path string, parse func([]byte) (T, error)) (T, error) {
+	var zero T
+	if err := checkOutput(); err != nil {
+		return zero, err
+	}
+	data, err := readSpecFile(path)
+	if err != nil {
+		return zero, err
+	}
+	v, err := parse(data)
+	if err != nil {
+		return zero, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := PT(&v).Validate(); err != nil {
+		return zero, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
 }
 
 func readSpecFile(path string) ([]byte, error) {

@@ -48,19 +48,9 @@ Exit status: 0 when the task succeeded, 1 when it failed (the failure reason is
 printed), when it could not be submitted, or when --timeout passes.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(); err != nil {
-				return err
-			}
-			data, err := readSpecFile(args[0])
+			spec, err := loadSpec(args[0], node.ParseTaskSpec)
 			if err != nil {
 				return err
-			}
-			spec, err := node.ParseTaskSpec(data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			if err := spec.Validate(); err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			c, err := client()
 			if err != nil {

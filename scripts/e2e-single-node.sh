@@ -17,7 +17,7 @@ start_agent() {
 		--api-port 18889 --raft-port 18890 --gossip-port 18891 --router-port 18080 \
 		--log-level warn >>"$work/agent.log" 2>&1 &
 	agent_pid=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		curl -sf "http://$api/readyz" >/dev/null 2>&1 && return 0
 		kill -0 "$agent_pid" 2>/dev/null || break
 		sleep 0.1
@@ -57,7 +57,7 @@ YAML
 [ $rc = 2 ] && grep -q "insufficient resources" "$work/big.err" && ok "unplaceable submit exits 2" || bad "unplaceable: rc=$rc $(cat "$work/big.err")"
 
 "$BIN" scale web 2 >/dev/null && ok "scale to 2" || bad "scale"
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
 	n=$("$BIN" ps -o json | python3 -c 'import json,sys; print([l for l in json.load(sys.stdin) if l["process_guid"]=="web"][0]["running"])')
 	[ "$n" = 2 ] && break; sleep 0.1
 done
@@ -68,7 +68,7 @@ kill -INT "$agent_pid"; wait "$agent_pid"; rc=$?
 [ $rc = 0 ] && ok "Ctrl-C exits 0" || bad "Ctrl-C exit $rc"
 start_agent || { echo "$pass passed, $((fail+1)) failed"; exit 1; }
 "$BIN" ps -o json | grep -q '"big"' && ok "LRPs recovered after restart" || bad "LRPs lost after restart"
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
 	after=$("$BIN" status web -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((i["index"], i["state"]) for i in d["instances"]))')
 	[ "$after" = "$before" ] && break; sleep 0.1
 done
