@@ -77,5 +77,9 @@ done
 "$BIN" delete web >/dev/null && "$BIN" delete big >/dev/null && ok "delete" || bad "delete"
 left=$("$BIN" ps -o json)
 [ "$left" = "[]" ] && ok "nothing left" || bad "left: $left"
+if [ $fail -gt 0 ]; then
+	echo "agent log (last 40 lines):"
+	tail -40 "$work/agent.log"
+fi
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
