@@ -48,6 +48,7 @@ type api struct {
 	members   func() []Member
 	routes    func() []routing.Route
 	hasLeader func() bool
+	cellID    string // this node's cell, which must be registered for /readyz
 	token     string
 	maxBody   int64
 	registry  *prometheus.Registry
@@ -97,6 +98,13 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	if !a.hasLeader() {
 		writeError(w, model.Errorf(model.CodeUnavailable, "no raft leader known"))
+		return
+	}
+	// Ready means this node can take work: its cell is registered in the
+	// replicated state (a submit right after start would otherwise find no
+	// cell and fail placement).
+	if c, ok := a.store.View().Cell(a.cellID); a.cellID != "" && (!ok || !c.Present()) {
+		writeError(w, model.Errorf(model.CodeUnavailable, "cell %s is not registered yet", a.cellID))
 		return
 	}
 	writeJSON(w, 200, map[string]any{"status": "ready", "index": a.store.AppliedIndex()})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/diegod/diegod/model"
 )
@@ -95,5 +96,22 @@ func TestParseLRPSpec(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%s: got %v, want error containing %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestReadyMeansTheCellIsRegistered: /readyz answers 200 only once the
+// node's cell is in the state, so work submitted then can be placed.
+func TestReadyMeansTheCellIsRegistered(t *testing.T) {
+	tn := startNode(t, testConfig(t, t.TempDir()))
+	waitFor(t, 10*time.Second, "/readyz 200", func() bool {
+		resp, err := http.Get("http://" + tn.APIAddr() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if c, ok := tn.Store().View().Cell("cell-1"); !ok || !c.Present() {
+		t.Errorf("ready, but cell-1 is not registered: %+v, %v", c, ok)
 	}
 }

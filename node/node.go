@@ -151,7 +151,7 @@ func New(cfg Config, log zerolog.Logger) (n *Node, err error) {
 		return nil, err
 	}
 	n.api = &api{store: n.store, prop: n.prop, logs: clusterLogs{n: n, local: n.cell.Logs()}, metrics: cellMetrics{n.cell},
-		members: n.members, routes: n.routes, hasLeader: n.hasLeader, token: n.token, maxBody: cfg.MaxRequestBytes,
+		members: n.members, routes: n.routes, hasLeader: n.hasLeader, cellID: cfg.NodeName, token: n.token, maxBody: cfg.MaxRequestBytes,
 		registry: n.registry, log: n.log.With().Str("component", "api").Logger(), cluster: n}
 	return n, nil
 }

@@ -36,7 +36,7 @@ disk_mb: 16
 action: {run: {path: /bin/fake-web}}
 ports: [8080]
 YAML
-if "$BIN" submit "$work/web.yaml" --timeout 60s >/dev/null 2>&1; then ok "submit waits until 4 instances run"; else bad "submit"; fi
+if "$BIN" submit "$work/web.yaml" --timeout 60s >/dev/null 2>"$work/submit.err"; then ok "submit waits until 4 instances run"; else bad "submit: $(tail -3 "$work/submit.err")"; fi
 running=$("$BIN" status web -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(1 for i in d["instances"] if i["state"]=="RUNNING"))')
 [ "$running" = 4 ] && ok "status shows 4 RUNNING" || bad "status shows $running RUNNING"
 
