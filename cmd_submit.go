@@ -95,6 +95,10 @@ func readSpecFile(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
+// placementSettle is how long placement must stay failed, with nothing
+// else in flight, before submit gives up with exit status 2.
+const placementSettle = 3 * time.Second
+
 // waitRunning follows the LRP with blocking queries and prints progress
 // until every instance runs (nil), or placement has failed for every
 // instance not running and nothing else is in flight (exit 2).
@@ -117,8 +121,13 @@ func waitRunning(ctx context.Context, c *node.Client, guid string, index uint64)
 			fmt.Fprintln(os.Stderr)
 		}
 	}()
+	var stuckSince time.Time // when placement last looked finally failed
 	for {
-		st, err := c.Status(ctx, guid, index, 10*time.Second)
+		wait := 10 * time.Second
+		if !stuckSince.IsZero() {
+			wait = max(time.Until(stuckSince.Add(placementSettle)), 10*time.Millisecond)
+		}
+		st, err := c.Status(ctx, guid, index, wait)
 		if err != nil {
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return &exitCodeError{code: exitError, err: fmt.Errorf("%s: not every instance is running after the timeout (%s)", guid, last)}
@@ -137,8 +146,17 @@ func waitRunning(ctx context.Context, c *node.Client, guid string, index uint64)
 			fmt.Printf("%s: all %d instances running\n", guid, st.Desired.Instances)
 			return nil
 		case s.unplaced > 0 && s.starting == 0 && s.running+s.unplaced+s.crashed >= st.Desired.Instances:
-			return &exitCodeError{code: exitUnplaced, err: fmt.Errorf("%s: %d of %d instances could not be placed: %s",
-				guid, s.unplaced, st.Desired.Instances, s.placementError)}
+			// A cell that is just registering, or capacity being freed,
+			// makes the leader retry at once: give it a moment.
+			if stuckSince.IsZero() {
+				stuckSince = time.Now()
+			}
+			if time.Since(stuckSince) >= placementSettle {
+				return &exitCodeError{code: exitUnplaced, err: fmt.Errorf("%s: %d of %d instances could not be placed: %s",
+					guid, s.unplaced, st.Desired.Instances, s.placementError)}
+			}
+		default:
+			stuckSince = time.Time{}
 		}
 		if ctx.Err() != nil {
 			return &exitCodeError{code: exitError, err: fmt.Errorf("%s: not every instance is running after the timeout (%s)", guid, last)}
