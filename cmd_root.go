@@ -37,6 +37,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&globals.addr, "addr", "", "API address of a node (env DIEGOD_ADDR; default: the local node's context)")
 	pf.StringVar(&globals.token, "token", "", "operator token (env DIEGOD_TOKEN)")
 	pf.StringVar(&globals.cacert, "cacert", "", "cluster CA certificate file (env DIEGOD_CACERT)")
+	pf.StringVar(&globals.dataDir, "data-dir", "", "use the context.json of the agent with this data dir (env DIEGOD_DATA_DIR)")
 	pf.StringVarP(&globals.output, "output", "o", "table", "output format: table or json")
 	members := newMembersCmd()
 	members.AddCommand(newMembersRemoveCmd())
