@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -136,6 +137,9 @@ func prepareAgentConfig(cfg *node.Config, runtimeSet bool, log zerolog.Logger) e
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "/var/lib/diegod"
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		cfg.UserContextDir = filepath.Join(home, ".diegod")
 	}
 	if cfg.Runtime == node.RuntimeRunc && os.Geteuid() != 0 {
 		if runtimeSet || !cfg.Dev {

@@ -66,6 +66,10 @@ type Config struct {
 	DataDir string
 	// Dev runs a one-node cluster with everything on 127.0.0.1.
 	Dev bool
+	// UserContextDir, when set, also receives context.json (the agent
+	// command sets ~/.diegod, so the CLI finds the last agent the user
+	// started); tests leave it empty.
+	UserContextDir string
 	// Bind is the address every listener binds to.
 	Bind string
 	// ContainerBridge, ContainerSubnet and HostPortStart/End configure the

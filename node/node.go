@@ -427,11 +427,10 @@ func (n *Node) writeContext() error {
 	if err := WriteContext(n.cfg.DataDir, c); err != nil {
 		return err
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
+	if n.cfg.UserContextDir == "" {
 		return nil
 	}
-	return WriteContext(filepath.Join(home, ".diegod"), c)
+	return WriteContext(n.cfg.UserContextDir, c)
 }
 
 func (n *Node) hasLeader() bool {
