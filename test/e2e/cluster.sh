@@ -89,6 +89,18 @@ cells_json=$(cli 1 cells -o json)
 spread=$(json 'sum(1 for c in d if c["allocated"]["containers"] > 0)' <<<"$cells_json")
 [ "$spread" = 3 ] && ok "instances spread over 3 cells" || bad "spread: $cells_json"
 
+# Tasks run through node 1 wherever they are placed; `task run` shows their
+# log lines from the node that ran them.
+remote=0 tasks_ok=1
+for t in 1 2 3 4; do
+	printf 'task_guid: t%s\nmemory_mb: 1\ndisk_mb: 1\naction: {run: {path: /bin/fake}}\n' "$t" >"$work/t$t.yaml"
+	out=$(cli 1 task run "$work/t$t.yaml" --timeout 30s 2>&1) || tasks_ok=0
+	grep -q "\[APP/TASK/t$t\]" <<<"$out" || tasks_ok=0
+	grep -q "Cell n[23] " <<<"$out" && remote=$((remote+1))
+done
+[ $tasks_ok = 1 ] && ok "4 tasks through node 1 completed with their log lines ($remote ran on other nodes)" \
+	|| bad "task run: $out"
+
 # SIGKILL a node that is not the leader.
 leader=$(cli 1 members -o json | json '[m["node"] for m in d if m["raft"]=="leader"][0]')
 victim=3; [ "$leader" = n3 ] && victim=2
