@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -113,5 +114,31 @@ func TestReadyMeansTheCellIsRegistered(t *testing.T) {
 	})
 	if c, ok := tn.Store().View().Cell("cell-1"); !ok || !c.Present() {
 		t.Errorf("ready, but cell-1 is not registered: %+v, %v", c, ok)
+	}
+}
+
+// TestMetricsExportEveryComponent: /metrics has the store's, the auction's
+// and the convergence's figures once an LRP was placed.
+func TestMetricsExportEveryComponent(t *testing.T) {
+	tn := startNode(t, testConfig(t, t.TempDir()))
+	if _, err := tn.client.Submit(context.Background(), fakeLRP("m", 2, nil)); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitRunning(t, "m", 2)
+	var body string
+	waitFor(t, 10*time.Second, "auction and store metrics", func() bool {
+		resp, err := http.Get("http://" + tn.APIAddr() + "/metrics")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		return strings.Contains(body, "diegod_auction_placements_total 2") && strings.Contains(body, "diegod_converge_runs_total")
+	})
+	for _, want := range []string{"diegod_raftstore_", "diegod_router_", "diegod_lrps_desired"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics has no %s metric", want)
+		}
 	}
 }

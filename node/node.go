@@ -133,6 +133,9 @@ func New(cfg Config, log zerolog.Logger) (n *Node, err error) {
 	acfg := auction.DefaultConfig()
 	acfg.ConvergeInterval = cfg.ConvergeInterval
 	acfg.Tasks = cfg.Tasks
+	if acfg.Metrics, err = newAuctionMetrics(n.registry); err != nil {
+		return nil, err
+	}
 	// The leader's own writes never need forwarding.
 	runner := auction.NewRunner(auctionSource{n.store}, n.store, acfg, n.log)
 	callbacks, err := newTaskCallbacks(n.store, n.store, DefaultTaskCallbackConfig(), n.log)
@@ -250,6 +253,11 @@ func (n *Node) openStore() error {
 	rcfg.Transport = n.raftTr
 	rcfg.Bootstrap = n.bootstrap
 	rcfg.InMemory = n.cfg.InMemoryRaft
+	rec, err := raftstore.NewPrometheusRecorder(n.registry)
+	if err != nil {
+		return err
+	}
+	rcfg.Metrics = rec
 	store, err := raftstore.Open(rcfg, n.log)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
