@@ -353,7 +353,12 @@ func (t *faultTransport) pumpStreams() {
 	}
 }
 
+// Shutdown stops the inner transport first, while the pumps still drain
+// its channels (its listener goroutines block handing over a connection
+// accepted at that moment, and its Shutdown waits for them), then stops the
+// pumps. memberlist keeps reading until Shutdown returns.
 func (t *faultTransport) Shutdown() error {
+	err := t.inner.Shutdown()
 	t.shutOnce.Do(func() { close(t.done) })
-	return t.inner.Shutdown()
+	return err
 }
