@@ -95,16 +95,8 @@ func (d *DesiredLRP) Validate() error {
 	v := &ValidationError{}
 	validateIdentity(v, "process_guid", d.ProcessGUID, d.Domain)
 	validateCount(v, "instances", d.Instances, MaxInstances)
-	validateCount(v, "memory_mb", d.MemoryMB, MaxMemoryMB)
-	validateCount(v, "disk_mb", d.DiskMB, MaxDiskMB)
-	validateCount(v, "cpu_weight", d.CPUWeight, MaxCPUWeight)
-	validateCount(v, "max_pids", d.MaxPids, MaxPids)
-	validateRootFS(v, d.RootFS)
-	if d.Action == nil {
-		v.add("action: required")
-	} else {
-		d.Action.validate("action", 0, v)
-	}
+	validateRun(v, runFields{d.MemoryMB, d.DiskMB, d.CPUWeight, d.MaxPids, d.RootFS, d.Action,
+		d.Annotation, d.PlacementTags, d.Env})
 	if d.Setup != nil {
 		d.Setup.validate("setup", 0, v)
 	}
@@ -128,20 +120,44 @@ func (d *DesiredLRP) Validate() error {
 	if d.StartTimeoutMS < 0 {
 		v.add("start_timeout_ms: must be >= 0 (0 means no limit)")
 	}
-	if len(d.Annotation) > MaxAnnotationSize {
-		v.add("annotation: %d bytes, at most %d", len(d.Annotation), MaxAnnotationSize)
+	return v.orNil()
+}
+
+// runFields are the fields LRPs and tasks share and validate alike.
+type runFields struct {
+	memoryMB, diskMB, cpuWeight, maxPids int
+	rootfs                               string
+	action                               *Action
+	annotation                           string
+	placementTags                        []string
+	env                                  map[string]string
+}
+
+// validateRun checks the run fields of an LRP or a task.
+func validateRun(v *ValidationError, r runFields) {
+	validateCount(v, "memory_mb", r.memoryMB, MaxMemoryMB)
+	validateCount(v, "disk_mb", r.diskMB, MaxDiskMB)
+	validateCount(v, "cpu_weight", r.cpuWeight, MaxCPUWeight)
+	validateCount(v, "max_pids", r.maxPids, MaxPids)
+	validateRootFS(v, r.rootfs)
+	if r.action == nil {
+		v.add("action: required")
+	} else {
+		r.action.validate("action", 0, v)
 	}
-	for _, t := range d.PlacementTags {
+	if len(r.annotation) > MaxAnnotationSize {
+		v.add("annotation: %d bytes, at most %d", len(r.annotation), MaxAnnotationSize)
+	}
+	for _, t := range r.placementTags {
 		if t == "" {
 			v.add("placement_tags: empty tag")
 		}
 	}
-	for k := range d.Env {
+	for k := range r.env {
 		if k == "" || strings.Contains(k, "=") {
 			v.add("env: %q is not a variable name", k)
 		}
 	}
-	return v.orNil()
 }
 
 func validateCount(v *ValidationError, field string, n, max int) {

@@ -108,29 +108,8 @@ func (s *TaskSpec) Validate() error {
 }
 
 func (d *TaskDefinition) validate(v *ValidationError) {
-	validateCount(v, "memory_mb", d.MemoryMB, MaxMemoryMB)
-	validateCount(v, "disk_mb", d.DiskMB, MaxDiskMB)
-	validateCount(v, "cpu_weight", d.CPUWeight, MaxCPUWeight)
-	validateCount(v, "max_pids", d.MaxPids, MaxPids)
-	validateRootFS(v, d.RootFS)
-	if d.Action == nil {
-		v.add("action: required")
-	} else {
-		d.Action.validate("action", 0, v)
-	}
-	if len(d.Annotation) > MaxAnnotationSize {
-		v.add("annotation: %d bytes, at most %d", len(d.Annotation), MaxAnnotationSize)
-	}
-	for _, t := range d.PlacementTags {
-		if t == "" {
-			v.add("placement_tags: empty tag")
-		}
-	}
-	for k := range d.Env {
-		if k == "" || strings.Contains(k, "=") {
-			v.add("env: %q is not a variable name", k)
-		}
-	}
+	validateRun(v, runFields{d.MemoryMB, d.DiskMB, d.CPUWeight, d.MaxPids, d.RootFS, d.Action,
+		d.Annotation, d.PlacementTags, d.Env})
 	if f := d.ResultFile; f != "" {
 		switch {
 		case len(f) > MaxResultFilePath:

@@ -132,10 +132,7 @@ func (f *FSM) applyCommand(tx *applyTx, cmd model.Command) error {
 	case model.ClaimBatch:
 		var skipped int
 		skipped, err = tx.applyClaimBatch(c)
-		if skipped > 0 {
-			f.rec.ClaimsSkipped(skipped)
-			f.log.Debug().Uint64(logKeyIndex, tx.index).Int(logKeySkipped, skipped).Msg("stale placements skipped")
-		}
+		f.noteSkipped(tx.index, skipped)
 	case model.StartActualLRP:
 		err = tx.applyStartActualLRP(c)
 	case model.CrashActualLRP:
@@ -165,10 +162,7 @@ func (f *FSM) applyCommand(tx *applyTx, cmd model.Command) error {
 	case model.PlaceTasks:
 		var skipped int
 		skipped, err = tx.applyPlaceTasks(c)
-		if skipped > 0 {
-			f.rec.ClaimsSkipped(skipped)
-			f.log.Debug().Uint64(logKeyIndex, tx.index).Int(logKeySkipped, skipped).Msg("stale task placements skipped")
-		}
+		f.noteSkipped(tx.index, skipped)
 	case model.StartTask:
 		err = tx.applyStartTask(c)
 	case model.CompleteTask:
@@ -217,4 +211,12 @@ func (f *FSM) waitCh() <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.notify
+}
+
+// noteSkipped records the stale placements (LRP or task) an entry skipped.
+func (f *FSM) noteSkipped(index uint64, skipped int) {
+	if skipped > 0 {
+		f.rec.ClaimsSkipped(skipped)
+		f.log.Debug().Uint64(logKeyIndex, index).Int(logKeySkipped, skipped).Msg("stale placements skipped")
+	}
 }
